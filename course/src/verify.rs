@@ -1,0 +1,287 @@
+//! `cargo course verify`: the maintainer's proof that the course holds.
+//!
+//! 1. formatting (`cargo fmt --check`);
+//! 2. clippy with `-D warnings` on solutions, tooling and the book tests;
+//! 3. every ```` ```rust ```` block of the book compiles and runs (skeptic);
+//! 4. every solution passes its exercise's tests (the same test files);
+//! 5. every exercise stub compiles and *each* of its tests fails on it;
+//! 6. the book builds and every link resolves (mdBook + linkcheck2).
+//!
+//! It prints a summary and exits non-zero naming what failed.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use crate::exercises::{self, Exercise};
+use crate::testrun::{self, Outcome, TestRun};
+use crate::tools;
+
+struct Report {
+    failures: Vec<String>,
+    facts: Vec<String>,
+}
+
+pub fn run() -> crate::Result<ExitCode> {
+    let started = Instant::now();
+    let root = exercises::root();
+    let all = exercises::all(&root);
+    let mut report = Report {
+        failures: Vec::new(),
+        facts: Vec::new(),
+    };
+
+    tools::ensure_mdbook()?;
+    tools::ensure_linkcheck()?;
+
+    step("Formatting (cargo fmt --check)", || fmt(&root), &mut report);
+    step(
+        "Lints (clippy -D warnings on solutions, tooling, book tests)",
+        || clippy(&root),
+        &mut report,
+    );
+    step(
+        "Book code blocks compile and run (skeptic)",
+        || book_blocks(&root),
+        &mut report,
+    );
+    let mut solution_tests = Vec::new();
+    step(
+        "Solutions pass their exercise's tests",
+        || solutions(&root, &all, &mut solution_tests),
+        &mut report,
+    );
+    step(
+        "Exercise stubs compile and every test fails",
+        || stubs(&root, &all, &solution_tests),
+        &mut report,
+    );
+    step(
+        "Book builds with zero broken links (mdbook + linkcheck2)",
+        || book_build(&root),
+        &mut report,
+    );
+
+    let secs = started.elapsed().as_secs_f64();
+    println!();
+    println!("Summary");
+    for fact in &report.facts {
+        println!("  {fact}");
+    }
+    println!("  time: {secs:.1} s");
+    if report.failures.is_empty() {
+        println!("verify: all checks passed");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("verify: {} check(s) failed:", report.failures.len());
+        for failure in &report.failures {
+            println!("  - {failure}");
+        }
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// What a step found: facts for the summary, or what failed.
+type StepResult = std::result::Result<Vec<String>, Vec<String>>;
+
+fn step(title: &str, f: impl FnOnce() -> StepResult, report: &mut Report) {
+    println!("==> {title}");
+    let started = Instant::now();
+    let result = f();
+    let secs = started.elapsed().as_secs_f64();
+    match result {
+        Ok(facts) => {
+            println!("    ok ({secs:.1} s)");
+            report.facts.extend(facts);
+        }
+        Err(failures) => {
+            println!("    FAILED ({secs:.1} s)");
+            for f in &failures {
+                println!("    - {f}");
+            }
+            report.failures.extend(failures);
+        }
+    }
+}
+
+fn command(root: &Path, program: &str, args: &[&str]) -> std::result::Result<String, String> {
+    let out = Command::new(program)
+        .current_dir(root)
+        .args(args)
+        .env("CARGO_TERM_COLOR", "never")
+        .output()
+        .map_err(|e| format!("could not run {program}: {e}"))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(text)
+    }
+}
+
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+fn fmt(root: &Path) -> StepResult {
+    let cargo = testrun::cargo();
+    command(root, &cargo, &["fmt", "--all", "--check"])
+        .map(|_| vec![])
+        .map_err(|out| {
+            println!("{}", tail(&out, 40));
+            vec!["`cargo fmt --all --check` found unformatted code (run `cargo fmt --all`)".into()]
+        })
+}
+
+fn clippy(root: &Path) -> StepResult {
+    let cargo = testrun::cargo();
+    let args = [
+        "clippy",
+        "--workspace",
+        "--exclude",
+        "exercise-*",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ];
+    command(root, &cargo, &args).map(|_| vec![]).map_err(|out| {
+        println!("{}", tail(&out, 60));
+        vec!["clippy reported warnings in solutions or tooling (see above)".into()]
+    })
+}
+
+fn report_failed_tests(run: &TestRun, what: &str) -> Vec<String> {
+    let failed: Vec<String> = run
+        .tests()
+        .filter(|(_, o)| *o == Outcome::Failed)
+        .map(|(name, _)| {
+            let why = testrun::failure_message(&run.output, name).unwrap_or_default();
+            let first = why.lines().find(|l| !l.starts_with("thread ")).unwrap_or("");
+            format!("{what}: test `{name}` failed: {first}")
+        })
+        .collect();
+    if failed.is_empty() {
+        vec![format!(
+            "{what}: cargo test failed:\n{}",
+            testrun::first_compile_error(&run.output).unwrap_or_else(|| tail(&run.output, 30))
+        )]
+    } else {
+        failed
+    }
+}
+
+fn book_blocks(root: &Path) -> StepResult {
+    let run = testrun::cargo_test(root, &["-p", "book-test", "--no-fail-fast"]).map_err(|e| vec![e])?;
+    let blocks = run.count(Outcome::Passed);
+    if run.success && blocks > 0 {
+        Ok(vec![format!("book: {blocks} code blocks compiled and ran")])
+    } else if run.success {
+        Err(vec!["book: no code block was tested".into()])
+    } else {
+        Err(report_failed_tests(&run, "book block"))
+    }
+}
+
+fn solutions(root: &Path, all: &[Exercise], solution_tests: &mut Vec<TestRun>) -> StepResult {
+    let mut failures = Vec::new();
+    let mut total = 0;
+    for ex in all {
+        let Some(_) = &ex.solution_dir else {
+            failures.push(format!("{} has no solution under solutions/", ex.dir_name));
+            continue;
+        };
+        let run = testrun::cargo_test(root, &["-p", &ex.solution_package(), "--no-fail-fast"])
+            .map_err(|e| vec![e])?;
+        let passed = run.count(Outcome::Passed);
+        total += passed;
+        if !run.success {
+            failures.extend(report_failed_tests(&run, &ex.solution_package()));
+        } else if passed == 0 {
+            failures.push(format!("{}: no test ran", ex.solution_package()));
+        } else {
+            println!("    {}: {passed} tests pass", ex.solution_package());
+        }
+        solution_tests.push(run);
+    }
+    if failures.is_empty() {
+        Ok(vec![format!("solutions: {} solutions, {total} tests passed", all.len())])
+    } else {
+        Err(failures)
+    }
+}
+
+fn stubs(root: &Path, all: &[Exercise], solution_runs: &[TestRun]) -> StepResult {
+    let mut failures = Vec::new();
+    let mut total = 0;
+    for (i, ex) in all.iter().enumerate() {
+        let run = testrun::cargo_test(root, &["-p", &ex.package(), "--no-fail-fast"]).map_err(|e| vec![e])?;
+        if !run.compiled() {
+            failures.push(format!(
+                "{}: the stub does not compile:\n{}",
+                ex.package(),
+                testrun::first_compile_error(&run.output).unwrap_or_else(|| tail(&run.output, 20))
+            ));
+            continue;
+        }
+        let names = |r: &TestRun| -> BTreeSet<String> {
+            r.tests().map(|(n, _)| n.clone()).collect()
+        };
+        let stub_names = names(&run);
+        if stub_names.is_empty() {
+            failures.push(format!("{}: has no tests", ex.package()));
+            continue;
+        }
+        let passing: Vec<&String> = run
+            .tests()
+            .filter(|(_, o)| *o != Outcome::Failed)
+            .map(|(n, _)| n)
+            .collect();
+        for name in &passing {
+            failures.push(format!(
+                "{}: test `{name}` does not fail on the stub, so it checks nothing the learner writes",
+                ex.package()
+            ));
+        }
+        if let Some(sol) = solution_runs.get(i) {
+            if names(sol) != stub_names {
+                failures.push(format!(
+                    "{}: the stub and the solution do not run the same tests",
+                    ex.package()
+                ));
+            }
+        }
+        if passing.is_empty() {
+            println!("    {}: all {} tests fail on the stub", ex.package(), stub_names.len());
+        }
+        total += stub_names.len();
+    }
+    if failures.is_empty() {
+        Ok(vec![format!("exercises: {} stubs compiled, all {total} tests red", all.len())])
+    } else {
+        Err(failures)
+    }
+}
+
+fn book_build(root: &Path) -> StepResult {
+    match command(root, "mdbook", &["build"]) {
+        Ok(out) => {
+            if out.contains("linkcheck2") || out.contains("Linkcheck") || out.contains("link") {
+                Ok(vec!["book: built, links checked by mdbook-linkcheck2".into()])
+            } else {
+                println!("{}", tail(&out, 20));
+                Err(vec!["mdbook build did not run the linkcheck2 backend".into()])
+            }
+        }
+        Err(out) => {
+            println!("{}", tail(&out, 40));
+            Err(vec!["mdbook build failed or found broken links (see above)".into()])
+        }
+    }
+}
