@@ -25,7 +25,9 @@ fn main() {
         let text = fs::read_to_string(&md).unwrap();
         let text = expand_includes(&text, md.parent().unwrap());
         let text = text.replace("```rust,compile_fail", "```rust,no_run,should_panic");
-        let dest = out.join(rel);
+        // skeptic names each test after its file, and a function name cannot
+        // start with a digit (`01-async-basics.md`): prefix the copies.
+        let dest = out.join(format!("ch{}", rel.display()));
         fs::create_dir_all(dest.parent().unwrap()).unwrap();
         fs::write(&dest, text).unwrap();
         expanded.push(dest);

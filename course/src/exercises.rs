@@ -83,3 +83,44 @@ fn read_numbered(dir: &Path) -> Vec<(String, String, PathBuf)> {
         })
         .collect()
 }
+
+/// The exercise a learner named: "3", "03", "exercise-03" or "03-echo-server".
+pub fn find(root: &Path, name: &str) -> crate::Result<Exercise> {
+    let all = all(root);
+    let valid = || {
+        if all.is_empty() {
+            "there are no exercises under exercises/".to_owned()
+        } else {
+            let numbers: Vec<&str> = all.iter().map(|e| e.number.as_str()).collect();
+            format!("the exercises are {}", numbers.join(", "))
+        }
+    };
+    let wanted = name.trim().trim_start_matches("exercise-");
+    let digits: String = wanted.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let Ok(n) = digits.parse::<u32>() else {
+        return Err(format!("`{name}` is not an exercise number; {}", valid()));
+    };
+    let number = format!("{n:02}");
+    all.iter()
+        .find(|e| e.number == number)
+        .cloned()
+        .ok_or_else(|| format!("there is no exercise {number}; {}", valid()))
+}
+
+/// Where the course keeps what it computes (cached test results, hint
+/// counters, screenshots): the workspace's target directory, which is
+/// gitignored and which `cargo clean` empties.
+pub fn target_dir(root: &Path) -> PathBuf {
+    match env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root.join(dir),
+        _ => root.join("target"),
+    }
+}
+
+/// `path` relative to the repository's root, for messages.
+pub fn display(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}

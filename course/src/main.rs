@@ -3,10 +3,19 @@
 //! `.cargo/config.toml` defines the alias, so every command runs from any
 //! directory of the repository without installing anything.
 
+mod browser;
+mod cache;
 mod exercises;
+mod git;
+mod hint;
+mod reset;
+mod status;
+mod summary;
 mod testrun;
 mod tools;
+mod ui;
 mod verify;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -41,8 +50,62 @@ enum Command {
         #[arg(long, default_value_t = 3000)]
         port: u16,
     },
-    /// Prove the whole course holds: book blocks, stubs red, solutions green, lints, links.
+    /// Your progress, week by week: each exercise passed, failing or not started.
+    ///
+    /// An exercise whose src/ is still the course's stub is "not started";
+    /// the tests of every other exercise are run (`cargo test -p exercise-NN`)
+    /// and their result is cached under target/course/ for exactly those
+    /// sources and that toolchain, so an unchanged course answers at once.
+    /// Ends with what to do next. Exits non-zero when an exercise you started
+    /// does not compile (its first error is shown). Needs a git clone.
+    Status,
+    /// Show the next hint for exercise NN (hint 1, then 2, ... one per call).
+    Hint {
+        /// The exercise's number, e.g. 03.
+        number: String,
+        /// Show every hint at once.
+        #[arg(long)]
+        all: bool,
+        /// Start over at hint 1.
+        #[arg(long)]
+        reset: bool,
+    },
+    /// Re-run an exercise's tests each time you save one of its files.
+    ///
+    /// Clears the screen and shows each test as ✓ or ✗, with the first
+    /// failure's message or the first compiler error. Ctrl-C to stop.
+    Watch {
+        /// The exercise's number; by default the first one not passing yet.
+        number: Option<String>,
+    },
+    /// Put exercise NN's src/ back to the course's stub (your version is backed up).
+    ///
+    /// The stub is the course's committed version (the merge base with your
+    /// upstream branch if there is one, else HEAD). Your files are copied to
+    /// .course/backups/NN-<time>/ first. Asks before it changes anything.
+    Reset {
+        /// The exercise's number, e.g. 03.
+        number: String,
+        /// Do not ask for confirmation.
+        #[arg(long, short)]
+        yes: bool,
+    },
+    /// Show the reference solution of exercise NN (only when you ask).
+    Solution {
+        /// The exercise's number, e.g. 03.
+        number: String,
+        /// Show a diff of your src/ against the solution's instead.
+        #[arg(long)]
+        diff: bool,
+    },
+    /// Prove the whole course holds: book blocks, stubs red, solutions green, lints, links, browser.
     Verify,
+    /// Build the book and check it in headless Chromium (pages, search, play buttons).
+    ///
+    /// Serves book/html on 127.0.0.1 and drives /usr/bin/chromium through
+    /// playwright-core (browser-test/). Screenshots go to target/browser/.
+    /// Skipped without Chromium or Node.js, unless CI is set.
+    BrowserCheck,
 }
 
 fn main() -> ExitCode {
@@ -50,7 +113,13 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Setup { maintainer } => tools::setup(maintainer),
         Command::Serve { no_open, port } => tools::serve(!no_open, port),
+        Command::Status => status::run(),
+        Command::Hint { number, all, reset } => hint::run(&number, all, reset),
+        Command::Watch { number } => watch::run(number),
+        Command::Reset { number, yes } => reset::reset(&number, yes),
+        Command::Solution { number, diff } => reset::solution(&number, diff),
         Command::Verify => verify::run(),
+        Command::BrowserCheck => browser::run(),
     };
     match result {
         Ok(code) => code,

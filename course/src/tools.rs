@@ -76,6 +76,8 @@ fn cargo_install(spec: &str) -> crate::Result<()> {
     if status.success() {
         Ok(())
     } else {
-        Err(format!("`cargo install --locked {spec}` failed (see above)"))
+        Err(format!(
+            "`cargo install --locked {spec}` failed (see above)"
+        ))
     }
 }

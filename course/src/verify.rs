@@ -5,7 +5,8 @@
 //! 3. every ```` ```rust ```` block of the book compiles and runs (skeptic);
 //! 4. every solution passes its exercise's tests (the same test files);
 //! 5. every exercise stub compiles and *each* of its tests fails on it;
-//! 6. the book builds and every link resolves (mdBook + linkcheck2).
+//! 6. the book builds and every link resolves (mdBook + linkcheck2);
+//! 7. the rendered book works in headless Chromium (see `browser`).
 //!
 //! It prints a summary and exits non-zero naming what failed.
 
@@ -16,7 +17,7 @@ use std::time::Instant;
 
 use crate::exercises::{self, Exercise};
 use crate::testrun::{self, Outcome, TestRun};
-use crate::tools;
+use crate::{browser, tools};
 
 struct Report {
     failures: Vec<String>,
@@ -60,6 +61,11 @@ pub fn run() -> crate::Result<ExitCode> {
     step(
         "Book builds with zero broken links (mdbook + linkcheck2)",
         || book_build(&root),
+        &mut report,
+    );
+    step(
+        "Book in headless Chromium (pages, search, play buttons, exercise sections)",
+        || browser::check(&root),
         &mut report,
     );
 
@@ -163,7 +169,10 @@ fn report_failed_tests(run: &TestRun, what: &str) -> Vec<String> {
         .filter(|(_, o)| *o == Outcome::Failed)
         .map(|(name, _)| {
             let why = testrun::failure_message(&run.output, name).unwrap_or_default();
-            let first = why.lines().find(|l| !l.starts_with("thread ")).unwrap_or("");
+            let first = why
+                .lines()
+                .find(|l| !l.starts_with("thread "))
+                .unwrap_or("");
             format!("{what}: test `{name}` failed: {first}")
         })
         .collect();
@@ -178,7 +187,8 @@ fn report_failed_tests(run: &TestRun, what: &str) -> Vec<String> {
 }
 
 fn book_blocks(root: &Path) -> StepResult {
-    let run = testrun::cargo_test(root, &["-p", "book-test", "--no-fail-fast"]).map_err(|e| vec![e])?;
+    let run =
+        testrun::cargo_test(root, &["-p", "book-test", "--no-fail-fast"]).map_err(|e| vec![e])?;
     let blocks = run.count(Outcome::Passed);
     if run.success && blocks > 0 {
         Ok(vec![format!("book: {blocks} code blocks compiled and ran")])
@@ -211,7 +221,10 @@ fn solutions(root: &Path, all: &[Exercise], solution_tests: &mut Vec<TestRun>) -
         solution_tests.push(run);
     }
     if failures.is_empty() {
-        Ok(vec![format!("solutions: {} solutions, {total} tests passed", all.len())])
+        Ok(vec![format!(
+            "solutions: {} solutions, {total} tests passed",
+            all.len()
+        )])
     } else {
         Err(failures)
     }
@@ -221,7 +234,8 @@ fn stubs(root: &Path, all: &[Exercise], solution_runs: &[TestRun]) -> StepResult
     let mut failures = Vec::new();
     let mut total = 0;
     for (i, ex) in all.iter().enumerate() {
-        let run = testrun::cargo_test(root, &["-p", &ex.package(), "--no-fail-fast"]).map_err(|e| vec![e])?;
+        let run = testrun::cargo_test(root, &["-p", &ex.package(), "--no-fail-fast"])
+            .map_err(|e| vec![e])?;
         if !run.compiled() {
             failures.push(format!(
                 "{}: the stub does not compile:\n{}",
@@ -230,9 +244,8 @@ fn stubs(root: &Path, all: &[Exercise], solution_runs: &[TestRun]) -> StepResult
             ));
             continue;
         }
-        let names = |r: &TestRun| -> BTreeSet<String> {
-            r.tests().map(|(n, _)| n.clone()).collect()
-        };
+        let names =
+            |r: &TestRun| -> BTreeSet<String> { r.tests().map(|(n, _)| n.clone()).collect() };
         let stub_names = names(&run);
         if stub_names.is_empty() {
             failures.push(format!("{}: has no tests", ex.package()));
@@ -258,12 +271,19 @@ fn stubs(root: &Path, all: &[Exercise], solution_runs: &[TestRun]) -> StepResult
             }
         }
         if passing.is_empty() {
-            println!("    {}: all {} tests fail on the stub", ex.package(), stub_names.len());
+            println!(
+                "    {}: all {} tests fail on the stub",
+                ex.package(),
+                stub_names.len()
+            );
         }
         total += stub_names.len();
     }
     if failures.is_empty() {
-        Ok(vec![format!("exercises: {} stubs compiled, all {total} tests red", all.len())])
+        Ok(vec![format!(
+            "exercises: {} stubs compiled, all {total} tests red",
+            all.len()
+        )])
     } else {
         Err(failures)
     }
@@ -273,15 +293,21 @@ fn book_build(root: &Path) -> StepResult {
     match command(root, "mdbook", &["build"]) {
         Ok(out) => {
             if out.contains("linkcheck2") || out.contains("Linkcheck") || out.contains("link") {
-                Ok(vec!["book: built, links checked by mdbook-linkcheck2".into()])
+                Ok(vec![
+                    "book: built, links checked by mdbook-linkcheck2".into(),
+                ])
             } else {
                 println!("{}", tail(&out, 20));
-                Err(vec!["mdbook build did not run the linkcheck2 backend".into()])
+                Err(vec![
+                    "mdbook build did not run the linkcheck2 backend".into(),
+                ])
             }
         }
         Err(out) => {
             println!("{}", tail(&out, 40));
-            Err(vec!["mdbook build failed or found broken links (see above)".into()])
+            Err(vec![
+                "mdbook build failed or found broken links (see above)".into(),
+            ])
         }
     }
 }

@@ -1,1 +1,139 @@
-//! Exercise 02.
+//! # Exercise 02: a job runner with bounded concurrency
+//!
+//! Write [`run_jobs`]: it takes a list of jobs and a limit, runs the jobs as
+//! tasks with never more than `limit` of them running at once, and returns
+//! one result per job, in the order the jobs were given, whatever order they
+//! finish in.
+//!
+//! A job is either async work ([`Job::Async`]: timers, I/O) or blocking work
+//! ([`Job::Blocking`]: a CPU-heavy or blocking closure). Blocking work must not
+//! run on the async worker threads, or every other task stalls while it runs.
+//! A job that panics becomes a [`JobError`] in its slot of the result; the
+//! runner and the other jobs carry on.
+//!
+//! Run the tests (they all fail until you write `run_jobs`):
+//!
+//! ```console
+//! cargo test -p exercise-02
+//! ```
+//!
+//! Stuck? `cargo course hint 02` shows the hints one at a time (they are in
+//! `exercises/02-job-runner/hints.md`). Chapter 2 of the book explains every
+//! tool you need. The reference solution is in `solutions/02-job-runner/`:
+//! compare with it once your tests are green.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+use tokio::task::JoinError;
+
+// ANCHOR: job
+/// One unit of work for [`run_jobs`]. `T` is the value the job produces.
+pub enum Job<T> {
+    /// Async work (timers, I/O). It is polled on the runtime's worker threads,
+    /// so it must not block them.
+    Async(Pin<Box<dyn Future<Output = T> + Send + 'static>>),
+    /// Blocking or CPU-heavy work. It must run *off* the async worker
+    /// threads (for example on tokio's blocking pool).
+    Blocking(Box<dyn FnOnce() -> T + Send + 'static>),
+}
+
+impl<T> Job<T> {
+    /// Wraps a future as an async job.
+    pub fn new_async(work: impl Future<Output = T> + Send + 'static) -> Self {
+        Job::Async(Box::pin(work))
+    }
+
+    /// Wraps a closure as a blocking job.
+    pub fn new_blocking(work: impl FnOnce() -> T + Send + 'static) -> Self {
+        Job::Blocking(Box::new(work))
+    }
+}
+// ANCHOR_END: job
+
+// ANCHOR: errors
+/// Why one job produced no value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobError {
+    /// The job panicked. The text is the panic's message when the panic
+    /// carried a string (`panic!("boom")` gives `"boom"`,
+    /// `panic!("job {}", 7)` gives `"job 7"`); for any other payload it is
+    /// a short description of your choice.
+    Panicked(String),
+    /// The job's task was cancelled before it finished (for example because
+    /// the runtime was shutting down).
+    Cancelled,
+}
+
+/// Why [`run_jobs`] refused to run at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunError {
+    /// `limit` was 0: no job could ever start.
+    ZeroLimit,
+}
+// ANCHOR_END: errors
+
+impl fmt::Display for JobError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JobError::Panicked(message) => write!(f, "job panicked: {message}"),
+            JobError::Cancelled => write!(f, "job was cancelled"),
+        }
+    }
+}
+
+impl std::error::Error for JobError {}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::ZeroLimit => write!(f, "the concurrency limit must be at least 1"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+// ANCHOR: run_jobs
+/// Runs `jobs` concurrently, at most `limit` at a time, and returns one
+/// result per job, in submission order: `result[i]` belongs to `jobs[i]`.
+///
+/// - Never more than `limit` jobs (async and blocking together) run at once,
+///   and a new job starts as soon as a running one finishes (not in batches).
+/// - [`Job::Blocking`] work runs off the async worker threads, so other tasks
+///   keep running while it does.
+/// - A job that panics gives `Err(JobError::Panicked(message))` in its slot;
+///   the other jobs still run and the runner itself does not panic.
+/// - An empty `jobs` gives `Ok(vec![])`.
+/// - `limit == 0` gives `Err(RunError::ZeroLimit)` at once, and no job runs.
+/// - If the returned future is dropped before it completes, the async jobs
+///   that have not finished are aborted. (Blocking work cannot be
+///   interrupted: it runs to its end and its result is discarded.)
+///
+/// Must be called from inside a tokio runtime.
+pub async fn run_jobs<T>(
+    jobs: Vec<Job<T>>,
+    limit: usize,
+) -> Result<Vec<Result<T, JobError>>, RunError>
+where
+    T: Send + 'static,
+{
+    // TODO: reject a limit of 0 before starting anything.
+    // TODO: start jobs as tasks, at most `limit` at a time; start the next
+    //       one as soon as a running one finishes.
+    // TODO: run `Job::Blocking` work off the async worker threads.
+    // TODO: turn a job's panic into its `JobError` instead of panicking here.
+    // TODO: put each result in the slot of the job that produced it.
+    // TODO: make sure dropping this future aborts the jobs it started.
+    todo!("run_jobs: run the jobs, at most `limit` at a time, results in submission order")
+}
+// ANCHOR_END: run_jobs
+
+/// Turns the error of a task that did not return a value into a [`JobError`].
+/// (A suggested helper; you may delete it.)
+fn job_error(error: JoinError) -> JobError {
+    // TODO: tell a panic from a cancellation, and recover the panic's
+    //       message when it is a `&'static str` or a `String`.
+    todo!("job_error: map a JoinError to a JobError")
+}

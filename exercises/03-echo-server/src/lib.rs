@@ -1,1 +1,98 @@
-//! Exercise 03.
+//! # Exercise 03: a TCP echo and line-command server
+//!
+//! Write a server that speaks a tiny line protocol over real TCP sockets and
+//! serves many clients at once, one tokio task per connection. A client sends
+//! lines ending in `\n` (or `\r\n`); the server answers every line with exactly
+//! one line ending in `\n`:
+//!
+//! | the client sends      | the server replies                                  |
+//! |-----------------------|-----------------------------------------------------|
+//! | `hello world`         | `hello world` (any line not starting with `/`)      |
+//! | `/upper hello`        | `HELLO` (the text after `/upper `, upper-cased)     |
+//! | `/reverse hello`      | `olleh` (the text after `/reverse `, characters reversed) |
+//! | `/count`              | how many lines this connection has sent, this one included |
+//! | `/quit`               | `BYE`, then the server closes the connection        |
+//! | `/shout hi`           | `ERR unknown command: /shout`                       |
+//! | bytes that are not UTF-8 | `ERR invalid UTF-8`                              |
+//! | a line over the limit | `ERR line too long (max 1024 bytes)`, see [`Config`] |
+//!
+//! The tests start [`serve`] on a listener bound to `127.0.0.1:0` and talk to
+//! it with real `TcpStream` clients. Run them with
+//!
+//! ```text
+//! cargo test -p exercise-03
+//! ```
+//!
+//! and make every test pass. Try your server by hand too (see the chapter:
+//! `nc 127.0.0.1 PORT`). Stuck? `cargo course hint 03`, or read
+//! `exercises/03-echo-server/hints.md`.
+
+// ANCHOR: api
+use tokio::net::{TcpListener, TcpStream};
+
+/// The longest line [`Config::default`] accepts, in bytes.
+pub const DEFAULT_MAX_LINE: usize = 1024;
+
+/// Settings of one server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// The longest line accepted, in bytes, not counting its `\n` or `\r\n`.
+    ///
+    /// A longer line is answered with `ERR line too long (max N bytes)` (N is
+    /// this value) as soon as more than `max_line` bytes of it have arrived,
+    /// without waiting for its end. The rest of that line, up to and including
+    /// its `\n`, is then read and thrown away, and the connection goes on with
+    /// the next line. The server never holds more than about `max_line` bytes
+    /// of a line in memory, however long the line is.
+    pub max_line: usize,
+}
+
+impl Default for Config {
+    /// `max_line` = [`DEFAULT_MAX_LINE`].
+    fn default() -> Self {
+        Config {
+            max_line: DEFAULT_MAX_LINE,
+        }
+    }
+}
+
+/// Serves the line protocol on every connection `listener` accepts, each
+/// connection in its own task, until accepting fails.
+///
+/// The caller binds the listener (the tests use `127.0.0.1:0`); `serve` never
+/// binds by itself.
+///
+/// Per connection:
+/// - Each line ends with `\n`; a `\r` just before it is part of the ending, not
+///   of the line. Each line gets exactly one reply line, ending in `\n`, in the
+///   order the lines were sent. Several lines in one packet and one line split
+///   over many packets both work.
+/// - Replies: see the table in the crate documentation. `/upper` and
+///   `/reverse` transform everything after the first space (nothing if there
+///   is none). `/count` replies with the number of lines received on this
+///   connection so far, this one included, whatever their replies were.
+/// - A line that is not valid UTF-8 gets `ERR invalid UTF-8`; the connection
+///   stays open.
+/// - When the client closes its side, an unfinished last line (no `\n`) is
+///   dropped without a reply and the server closes the connection.
+/// - A client that misbehaves or disappears affects only its own connection.
+///
+/// # Errors
+///
+/// Runs forever unless accepting a connection fails with an error that is not
+/// about that one connection (an aborted or reset connection is skipped);
+/// then it returns that error.
+pub async fn serve(listener: TcpListener, config: Config) -> std::io::Result<()> {
+    // TODO: accept connections in a loop and handle each one in its own task,
+    // so that one slow or silent client never holds up the others.
+    todo!("accept connections and spawn a task for each")
+}
+// ANCHOR_END: api
+
+/// Serves one client until it quits or disconnects. A suggested helper: change
+/// or remove it as you like.
+async fn handle_connection(stream: TcpStream, config: Config) -> std::io::Result<()> {
+    // TODO: read the client's lines one by one, never buffering more than
+    // about `config.max_line` bytes of a line, and write one reply per line.
+    todo!("read lines and answer each one")
+}

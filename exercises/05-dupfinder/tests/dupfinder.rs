@@ -1,1 +1,635 @@
-#[test] fn placeholder() { panic!("not written yet") }
+//! The specification of exercise 05: a duplicate-file finder.
+//!
+//! Every test builds a small tree in a temporary directory, runs your code
+//! on it, either as a library (`find_duplicates`, `scan`, `confirm`) or as
+//! the `dupfinder` program, and compares the result exactly. Each body runs
+//! under a watchdog: code that hangs fails after 10 s with a message.
+
+use std::fs;
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::Ordering;
+
+use exercise_05::{
+    Candidates, Group, Options, PREFIX_LEN, Progress, Report, confirm, find_duplicates, scan,
+};
+use testkit::{LIMIT, within};
+
+// ---------------------------------------------------------------- helpers
+
+/// `len` bytes whose every byte depends on `seed`: two different seeds give
+/// files that differ from the first byte on.
+fn content(len: usize, seed: u8) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8 ^ seed).collect()
+}
+
+/// Writes `bytes` to `root/rel`, creating the directories on the way.
+fn put(root: &Path, rel: &str, bytes: &[u8]) -> PathBuf {
+    let path = root.join(rel);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// The group the tests expect: `rels` under `root`, sorted like a Report's.
+fn group(root: &Path, size: usize, rels: &[&str]) -> Group {
+    let mut paths: Vec<PathBuf> = rels.iter().map(|r| root.join(r)).collect();
+    paths.sort();
+    Group {
+        size: size as u64,
+        paths,
+    }
+}
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("creating a temporary directory")
+}
+
+fn defaults() -> Options {
+    Options::default()
+}
+
+fn error_paths(report: &Report) -> Vec<PathBuf> {
+    report.errors.iter().map(|e| e.path.clone()).collect()
+}
+
+/// Runs the `dupfinder` binary of this package with `args`.
+fn dupfinder(args: &[&Path]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dupfinder"))
+        .args(args)
+        .output()
+        .expect("running the dupfinder binary")
+}
+
+fn describe(out: &Output) -> String {
+    format!(
+        "exit status {:?}\n--- stdout:\n{}--- stderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+// ------------------------------------------------------- the library: groups
+
+#[test]
+fn finds_identical_files_in_nested_directories() {
+    within(LIMIT, "find_duplicates on a tree of 4 small files", || {
+        let dir = tempdir();
+        let root = dir.path();
+        put(root, "a/report.txt", &content(100, 1));
+        put(root, "b/c/d/copy.txt", &content(100, 1));
+        put(root, "b/other.txt", &content(60, 2));
+        put(root, "unique.bin", &content(200, 3));
+
+        let report = find_duplicates(&[root.to_path_buf()], &defaults());
+
+        assert_eq!(
+            report.groups,
+            vec![group(root, 100, &["a/report.txt", "b/c/d/copy.txt"])],
+            "expected exactly one group: the two 100-byte files with the same \
+             content, in different directories (paths sorted)"
+        );
+        assert!(
+            report.errors.is_empty(),
+            "expected no errors on a plain tree; got {:?}",
+            report.errors
+        );
+    });
+}
+
+#[test]
+fn files_of_equal_size_but_different_content_are_not_grouped() {
+    within(LIMIT, "find_duplicates on same-size files", || {
+        let dir = tempdir();
+        let root = dir.path();
+        let big = content(10_000, 4);
+        let mut big_last_differs = big.clone();
+        *big_last_differs.last_mut().unwrap() ^= 0xff;
+        put(root, "big1", &big);
+        put(root, "big2", &big_last_differs);
+        put(root, "big3", &big);
+        put(root, "small1", &content(100, 5));
+        put(root, "small2", &content(100, 6));
+
+        let report = find_duplicates(&[root.to_path_buf()], &defaults());
+
+        assert_eq!(
+            report.groups,
+            vec![group(root, 10_000, &["big1", "big3"])],
+            "expected only big1 and big3 (identical) in a group. big2 has their size \
+             and their first {PREFIX_LEN} bytes but differs in its LAST byte; small1 \
+             and small2 have one size but different bytes. Equal size is not enough, \
+             and neither is an equal beginning."
+        );
+    });
+}
+
+#[test]
+fn empty_files_are_skipped_unless_include_empty_is_set() {
+    within(
+        LIMIT,
+        "find_duplicates with and without include_empty",
+        || {
+            let dir = tempdir();
+            let root = dir.path();
+            put(root, "e1", b"");
+            put(root, "e2", b"");
+            put(root, "sub/e3", b"");
+            put(root, "x", b"0123456789");
+            put(root, "y", b"0123456789");
+            let roots = [root.to_path_buf()];
+
+            let report = find_duplicates(&roots, &defaults());
+            assert_eq!(
+                report.groups,
+                vec![group(root, 10, &["x", "y"])],
+                "by default (include_empty: false), empty files are ignored: \
+             expected only the group of x and y"
+            );
+
+            let opts = Options {
+                include_empty: true,
+                ..Options::default()
+            };
+            let report = find_duplicates(&roots, &opts);
+            assert_eq!(
+                report.groups,
+                vec![
+                    group(root, 10, &["x", "y"]),
+                    group(root, 0, &["e1", "e2", "sub/e3"]),
+                ],
+                "with include_empty: true, all empty files form one group (of size 0, \
+             so it comes last: groups are sorted by size, largest first)"
+            );
+        },
+    );
+}
+
+#[test]
+fn another_name_for_the_same_file_is_not_a_duplicate() {
+    within(
+        LIMIT,
+        "find_duplicates with hard links and symlinks",
+        || {
+            let dir = tempdir();
+            let root = dir.path();
+            let a = put(root, "a", &content(3000, 7));
+            fs::hard_link(&a, root.join("hard")).unwrap();
+            symlink(&a, root.join("soft")).unwrap();
+            put(root, "copy", &content(3000, 7));
+            let solo = put(root, "solo", &content(500, 8));
+            fs::hard_link(&solo, root.join("solo-link")).unwrap();
+
+            for follow_links in [false, true] {
+                let opts = Options {
+                    follow_links,
+                    ..Options::default()
+                };
+                let report = find_duplicates(&[root.to_path_buf()], &opts);
+                assert_eq!(
+                    report.groups,
+                    vec![group(root, 3000, &["a", "copy"])],
+                    "(follow_links: {follow_links}) `hard` is a hard link to `a` and `soft` \
+                 a symlink to it: they are the same file (same device and inode), not \
+                 copies. Expected one group: `a` (the smallest name of that file) and \
+                 `copy` (a real second copy); `solo` and its hard link `solo-link` are \
+                 one file and no group."
+                );
+                assert!(
+                    report.errors.is_empty(),
+                    "(follow_links: {follow_links}) expected no errors; got {:?}",
+                    report.errors
+                );
+            }
+        },
+    );
+}
+
+#[test]
+fn a_file_reached_through_two_roots_is_counted_once() {
+    within(LIMIT, "find_duplicates with overlapping roots", || {
+        let dir = tempdir();
+        let root = dir.path();
+        put(root, "x", &content(50, 9));
+        put(root, "sub/y", &content(50, 9));
+        put(root, "sub/z", &content(70, 10));
+
+        let roots = [root.to_path_buf(), root.join("sub"), root.to_path_buf()];
+        let report = find_duplicates(&roots, &defaults());
+
+        assert_eq!(
+            report.groups,
+            vec![group(root, 50, &["sub/y", "x"])],
+            "the roots overlap (dir, dir/sub, dir again), so the walk meets every \
+             file more than once; a file is not a duplicate of itself. Expected one \
+             group, each file listed once"
+        );
+    });
+}
+
+#[test]
+fn groups_are_sorted_by_size_then_by_path() {
+    within(LIMIT, "find_duplicates with several groups", || {
+        let dir = tempdir();
+        let root = dir.path();
+        for rel in ["a/1", "b/1"] {
+            put(root, rel, &content(10, 11));
+        }
+        for rel in ["b/3", "a/2", "b/2"] {
+            put(root, rel, &content(5000, 12));
+        }
+        for rel in ["b/4", "a/3"] {
+            put(root, rel, &content(300, 13));
+        }
+        for rel in ["b/5", "a/4"] {
+            put(root, rel, &content(300, 14));
+        }
+
+        // The roots in reverse order: the result must not depend on it.
+        let roots = [root.join("b"), root.join("a")];
+        let report = find_duplicates(&roots, &defaults());
+
+        assert_eq!(
+            report.groups,
+            vec![
+                group(root, 5000, &["a/2", "b/2", "b/3"]),
+                group(root, 300, &["a/3", "b/4"]),
+                group(root, 300, &["a/4", "b/5"]),
+                group(root, 10, &["a/1", "b/1"]),
+            ],
+            "expected the groups ordered by size, largest first, equal sizes ordered \
+             by their first path; and the paths inside a group sorted ascending"
+        );
+    });
+}
+
+// ------------------------------------------------- the library: bad input
+
+#[test]
+fn symlink_loops_and_broken_symlinks_are_reported_and_skipped() {
+    within(
+        LIMIT,
+        "find_duplicates to finish on a tree with a symlink loop (a walk that \
+         follows the loop never ends)",
+        || {
+            let dir = tempdir();
+            let root = dir.path();
+            put(root, "a", &content(40, 15));
+            put(root, "sub/b", &content(40, 15));
+            symlink("..", root.join("sub/loop")).unwrap();
+            symlink(root.join("missing"), root.join("broken")).unwrap();
+
+            let follow = Options {
+                follow_links: true,
+                ..Options::default()
+            };
+            let report = find_duplicates(&[root.to_path_buf()], &follow);
+            assert_eq!(
+                report.groups,
+                vec![group(root, 40, &["a", "sub/b"])],
+                "following links: the loop and the broken link must not change the groups"
+            );
+            assert_eq!(
+                error_paths(&report),
+                vec![root.join("broken"), root.join("sub/loop")],
+                "following links: expected one error for the broken link `broken` and \
+                 one for `sub/loop` (a link to its own parent), sorted by path; got {:?}",
+                report.errors
+            );
+            assert!(
+                report.errors.iter().all(|e| !e.message.is_empty()),
+                "every error needs a message saying what went wrong; got {:?}",
+                report.errors
+            );
+
+            let report = find_duplicates(&[root.to_path_buf()], &defaults());
+            assert_eq!(
+                (report.groups, report.errors),
+                (vec![group(root, 40, &["a", "sub/b"])], vec![]),
+                "not following links (the default), symlinks are simply not files: \
+                 expected the same group and no errors"
+            );
+        },
+    );
+}
+
+/// Gives a path its permissions back when dropped, so that the temporary
+/// directory can be deleted even when an assertion failed.
+struct Restore(PathBuf, u32);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let _ = fs::set_permissions(&self.0, fs::Permissions::from_mode(self.1));
+    }
+}
+
+#[test]
+fn unreadable_directories_and_files_are_reported_and_skipped() {
+    within(
+        LIMIT,
+        "find_duplicates on a tree with chmod-000 parts",
+        || {
+            let dir = tempdir();
+            let root = dir.path();
+            put(root, "a", &content(64, 16));
+            put(root, "b", &content(64, 16));
+            put(root, "locked/c", &content(64, 16));
+            let secret = put(root, "secret", &content(64, 16));
+            let locked = root.join("locked");
+            fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
+            let _locked_back = Restore(locked.clone(), 0o755);
+            fs::set_permissions(&secret, fs::Permissions::from_mode(0o000)).unwrap();
+            let _secret_back = Restore(secret.clone(), 0o644);
+
+            let report = find_duplicates(&[root.to_path_buf()], &defaults());
+
+            // The superuser (root, as in many containers) may read anything, mode
+            // 000 or not. Then there is nothing unreadable to report, and the
+            // test checks the other half of the contract: everything is grouped.
+            if fs::read_dir(&locked).is_ok() {
+                assert_eq!(
+                    (report.groups, report.errors),
+                    (
+                        vec![group(root, 64, &["a", "b", "locked/c", "secret"])],
+                        vec![]
+                    ),
+                    "(running as a user who can read mode-000 files, e.g. root) \
+                 expected all four copies in one group and no errors"
+                );
+                return;
+            }
+            assert_eq!(
+                report.groups,
+                vec![group(root, 64, &["a", "b"])],
+                "expected the group of a and b: `locked/` cannot be listed and `secret` \
+             cannot be read, so neither may appear in a group"
+            );
+            assert_eq!(
+                error_paths(&report),
+                vec![locked, secret],
+                "expected one error for the directory `locked` and one for the file \
+             `secret`, sorted by path; got {:?}",
+                report.errors
+            );
+        },
+    );
+}
+
+#[test]
+fn a_file_deleted_before_hashing_is_reported_and_left_out() {
+    within(LIMIT, "scan, then confirm after deleting files", || {
+        let dir = tempdir();
+        let root = dir.path();
+        for rel in ["a", "b", "c"] {
+            put(root, rel, &content(10_000, 17));
+        }
+        for rel in ["d", "e"] {
+            put(root, rel, &content(50, 18));
+        }
+        let progress = Progress::default();
+        let candidates = scan(&[root.to_path_buf()], &defaults(), &progress);
+        assert_eq!(
+            candidates,
+            Candidates {
+                groups: vec![
+                    group(root, 10_000, &["a", "b", "c"]),
+                    group(root, 50, &["d", "e"])
+                ],
+                errors: vec![],
+            },
+            "scan should group the files by size only, sorted like a Report"
+        );
+
+        // Files vanish between the walk and the hashing (another program
+        // deleted them): that must be reported, not trusted, not a crash.
+        fs::remove_file(root.join("b")).unwrap();
+        fs::remove_file(root.join("e")).unwrap();
+        let report = confirm(candidates, &progress);
+
+        assert_eq!(
+            report.groups,
+            vec![group(root, 10_000, &["a", "c"])],
+            "b and e were deleted after the scan: expected the group of a and c only \
+             (d is left alone, so it is no group)"
+        );
+        assert_eq!(
+            error_paths(&report),
+            vec![root.join("b"), root.join("e")],
+            "expected one error for each deleted file; got {:?}",
+            report.errors
+        );
+    });
+}
+
+#[test]
+fn a_file_that_changes_size_before_hashing_is_not_grouped() {
+    within(LIMIT, "scan, then confirm after changing files", || {
+        let dir = tempdir();
+        let root = dir.path();
+        for rel in ["a", "b", "c"] {
+            put(root, rel, &content(10_000, 19));
+        }
+        for rel in ["d", "e"] {
+            put(root, rel, &content(100, 20));
+        }
+        let progress = Progress::default();
+        let candidates = scan(&[root.to_path_buf()], &defaults(), &progress);
+
+        // b grows by one byte and e shrinks: they no longer have the size the
+        // scan saw, so comparing them with their old group means nothing.
+        let mut grown = content(10_000, 19);
+        grown.push(0);
+        fs::write(root.join("b"), grown).unwrap();
+        fs::write(root.join("e"), content(50, 20)).unwrap();
+        let report = confirm(candidates, &progress);
+
+        assert_eq!(
+            report.groups,
+            vec![group(root, 10_000, &["a", "c"])],
+            "b grew and e shrank after the scan: expected only the group of a and c"
+        );
+        assert_eq!(
+            error_paths(&report),
+            vec![root.join("b"), root.join("e")],
+            "a file whose size changed between scan and confirm must be reported \
+             (check the number of bytes you read against the group's size); got {:?}",
+            report.errors
+        );
+    });
+}
+
+#[test]
+fn progress_counters_reach_their_totals() {
+    within(LIMIT, "scan and confirm, updating a Progress", || {
+        let dir = tempdir();
+        let root = dir.path();
+        for rel in ["x1", "x2", "sub/x3"] {
+            put(root, rel, &content(10_000, 21));
+        }
+        put(root, "y1", &content(10_000, 22));
+        put(root, "y2", &content(10_000, 23));
+        put(root, "unique", &content(777, 24));
+        put(root, "empty1", b"");
+        put(root, "empty2", b"");
+
+        let progress = Progress::default();
+        let candidates = scan(&[root.to_path_buf()], &defaults(), &progress);
+        assert_eq!(
+            progress.files_found.load(Ordering::Relaxed),
+            8,
+            "after scan, files_found should count the 8 regular files (empty ones too)"
+        );
+        let report = confirm(candidates, &progress);
+        assert_eq!(report.groups.len(), 1, "expected one group (x1, x2, x3)");
+        assert_eq!(
+            progress.candidates.load(Ordering::Relaxed),
+            5,
+            "after confirm, candidates should be the 5 files of 10,000 bytes \
+             (the only size shared by several files)"
+        );
+        assert_eq!(
+            progress.candidates_done.load(Ordering::Relaxed),
+            5,
+            "after confirm, candidates_done should equal candidates: every candidate \
+             settled exactly once"
+        );
+        let read = progress.bytes_read.load(Ordering::Relaxed);
+        assert!(
+            read >= 30_000,
+            "bytes_read should count the bytes read while hashing; x1, x2 and x3 had \
+             to be read in full (30,000 bytes), but bytes_read is {read}"
+        );
+    });
+}
+
+// ------------------------------------------------------- the program
+
+#[test]
+fn cli_prints_one_json_line_per_group_and_exits_1() {
+    within(LIMIT, "`dupfinder --json DIR` to finish", || {
+        let dir = tempdir();
+        let root = dir.path();
+        put(root, "p/one", &content(20, 25));
+        put(root, "q/two", &content(20, 25));
+        put(root, "r", &content(10, 26));
+        put(root, "s", &content(10, 26));
+        put(root, "t", &content(30, 27));
+
+        let out = dupfinder(&[Path::new("--json"), root]);
+
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "exit status 1 means duplicates were found\n{}",
+            describe(&out)
+        );
+        let text = String::from_utf8(out.stdout.clone()).expect("stdout should be UTF-8");
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line)
+                    .unwrap_or_else(|e| panic!("each line must be a JSON object: {e}: {line:?}"))
+            })
+            .collect();
+        let s = |rel: &str| root.join(rel).to_str().unwrap().to_string();
+        assert_eq!(
+            lines,
+            vec![
+                serde_json::json!({"size": 20, "paths": [s("p/one"), s("q/two")]}),
+                serde_json::json!({"size": 10, "paths": [s("r"), s("s")]}),
+            ],
+            "expected one JSON object per line and group, largest size first\n{}",
+            describe(&out)
+        );
+        assert!(
+            out.stderr.is_empty(),
+            "expected nothing on stderr: no errors, and no progress bar when stderr \
+             is not a terminal\n{}",
+            describe(&out)
+        );
+    });
+}
+
+#[test]
+fn cli_prints_groups_like_fdupes_by_default() {
+    within(LIMIT, "`dupfinder DIR` to finish", || {
+        let dir = tempdir();
+        let root = dir.path();
+        put(root, "b", &content(20, 28));
+        put(root, "a", &content(20, 28));
+        put(root, "c", &content(20, 29));
+
+        let out = dupfinder(&[root]);
+
+        let expected = format!(
+            "{}\n{}\n\n",
+            root.join("a").display(),
+            root.join("b").display()
+        );
+        assert_eq!(
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).into_owned()
+            ),
+            (Some(1), expected),
+            "expected exit status 1 and the group as fdupes prints it: one path per \
+             line, then an empty line\n{}",
+            describe(&out)
+        );
+    });
+}
+
+#[test]
+fn cli_exits_0_and_prints_nothing_without_duplicates() {
+    within(LIMIT, "`dupfinder DIR` to finish", || {
+        let dir = tempdir();
+        let root = dir.path();
+        put(root, "a", &content(20, 30));
+        put(root, "b", &content(20, 31));
+        put(root, "c", &content(21, 30));
+
+        let out = dupfinder(&[root]);
+
+        assert_eq!(
+            (out.status.code(), out.stdout.is_empty()),
+            (Some(0), true),
+            "no two files are identical: expected exit status 0 and empty stdout\n{}",
+            describe(&out)
+        );
+    });
+}
+
+#[test]
+fn cli_reports_a_missing_root_on_stderr_and_exits_2() {
+    within(LIMIT, "`dupfinder --json DIR MISSING` to finish", || {
+        let dir = tempdir();
+        let root = dir.path();
+        put(root, "a", &content(20, 32));
+        put(root, "b", &content(20, 32));
+        let missing = root.join("no-such-dir");
+
+        let out = dupfinder(&[Path::new("--json"), root, &missing]);
+
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "a root that does not exist is an error: expected exit status 2\n{}",
+            describe(&out)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("no-such-dir"),
+            "expected stderr to name the missing root\n{}",
+            describe(&out)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).lines().count(),
+            1,
+            "an error does not stop the scan: expected the group of a and b from the \
+             other root on stdout\n{}",
+            describe(&out)
+        );
+    });
+}

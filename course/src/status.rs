@@ -1,0 +1,581 @@
+//! `cargo course status`: the learner's progress, week by week.
+//!
+//! Nothing is remembered but cached test results keyed by what the tests
+//! depend on (see `cache`): an exercise whose `src/` is the course's pristine
+//! stub is "not started" (its tests are not even run); any other exercise's
+//! tests are run (or their result for exactly these sources is reused).
+
+use std::collections::BTreeSet;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use crate::cache::{self, Entry};
+use crate::exercises::{self, Exercise};
+use crate::git;
+use crate::summary::{Chapter, Summary};
+use crate::testrun::{self, Outcome, TestRun};
+use crate::ui;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    /// `src/` is the course's stub, unchanged.
+    NotStarted,
+    Passed {
+        total: usize,
+    },
+    Failing {
+        passed: usize,
+        total: usize,
+        /// "test_name: first line of its message".
+        first: Option<String>,
+    },
+    /// The code or the tests do not compile: the compiler's first error.
+    Broken {
+        error: String,
+    },
+}
+
+impl State {
+    pub fn from_run(run: &TestRun) -> State {
+        if !run.compiled() {
+            let error = testrun::first_compile_error(&run.output).unwrap_or_else(|| {
+                let lines: Vec<&str> = run.output.lines().collect();
+                lines[lines.len().saturating_sub(8)..].join("\n")
+            });
+            return State::Broken { error };
+        }
+        let passed = run.count(Outcome::Passed);
+        let total = passed + run.count(Outcome::Failed);
+        if run.success && total > 0 && passed == total {
+            return State::Passed { total };
+        }
+        let first = run
+            .tests()
+            .find(|(_, o)| *o == Outcome::Failed)
+            .map(|(name, _)| {
+                let message = testrun::failure_message(&run.output, name).unwrap_or_default();
+                format!("{name}: {}", first_message_line(&message))
+            });
+        State::Failing {
+            passed,
+            total,
+            first,
+        }
+    }
+
+    pub fn is_passed(&self) -> bool {
+        matches!(self, State::Passed { .. })
+    }
+
+    fn to_entry(&self, key: &str) -> Entry {
+        let fields: Vec<(&str, String)> = match self {
+            State::NotStarted => vec![("state", "not-started".into())],
+            State::Passed { total } => {
+                vec![("state", "passed".into()), ("total", total.to_string())]
+            }
+            State::Failing {
+                passed,
+                total,
+                first,
+            } => vec![
+                ("state", "failing".into()),
+                ("passed", passed.to_string()),
+                ("total", total.to_string()),
+                ("first", first.clone().unwrap_or_default()),
+            ],
+            State::Broken { error } => vec![("state", "broken".into()), ("error", error.clone())],
+        };
+        Entry {
+            key: key.to_owned(),
+            fields: fields.into_iter().map(|(n, v)| (n.to_owned(), v)).collect(),
+        }
+    }
+
+    fn from_entry(entry: &Entry) -> Option<State> {
+        let number = |name: &str| entry.get(name)?.parse::<usize>().ok();
+        Some(match entry.get("state")? {
+            "not-started" => State::NotStarted,
+            "passed" => State::Passed {
+                total: number("total")?,
+            },
+            "failing" => State::Failing {
+                passed: number("passed")?,
+                total: number("total")?,
+                first: entry
+                    .get("first")
+                    .filter(|f| !f.is_empty())
+                    .map(str::to_owned),
+            },
+            "broken" => State::Broken {
+                error: entry.get("error")?.to_owned(),
+            },
+            _ => return None,
+        })
+    }
+
+    /// One line for the status table.
+    fn describe(&self) -> String {
+        match self {
+            State::NotStarted => ui::dim("not started"),
+            State::Passed { total } => ui::green(&format!("passed ({total} tests)")),
+            State::Failing { passed, total, .. } => {
+                ui::red(&format!("failing: {passed} of {total} tests pass"))
+            }
+            State::Broken { error } => {
+                let first = error.lines().next().unwrap_or("");
+                let place = error
+                    .lines()
+                    .find_map(|l| l.trim_start().strip_prefix("--> "))
+                    .map(|p| format!(" at {p}"))
+                    .unwrap_or_default();
+                ui::red(&format!("does not compile: {first}{place}"))
+            }
+        }
+    }
+
+    fn mark(&self) -> String {
+        match self {
+            State::NotStarted => ui::dim("·"),
+            State::Passed { .. } => ui::green("✓"),
+            State::Failing { .. } | State::Broken { .. } => ui::red("✗"),
+        }
+    }
+}
+
+/// The first line of a test's failure message that says something (libtest
+/// starts with "thread 'x' panicked at file:line:").
+pub fn first_message_line(message: &str) -> &str {
+    message
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("thread '"))
+        .unwrap_or("(no message)")
+}
+
+/// Decides each exercise's state: from git (not started), from the cache,
+/// or by running its tests.
+pub struct Checker {
+    root: PathBuf,
+    changed: BTreeSet<String>,
+    pristine_files: BTreeSet<String>,
+    toolchain: Option<String>,
+}
+
+impl Checker {
+    pub fn new(root: &Path) -> crate::Result<Checker> {
+        let pristine = git::pristine(root)?;
+        Ok(Checker {
+            root: root.to_owned(),
+            changed: git::changed_paths(root, &pristine, "exercises")?,
+            pristine_files: git::files_at(root, &pristine, "exercises")?,
+            toolchain: None,
+        })
+    }
+
+    /// Is the exercise's `src/` exactly the course's stub? (An exercise that
+    /// the course's commit does not have yet counts as started.)
+    pub fn not_started(&self, ex: &Exercise) -> bool {
+        let src = format!("exercises/{}/src/", ex.dir_name);
+        git::any_under(&self.pristine_files, &src) && !git::any_under(&self.changed, &src)
+    }
+
+    /// The cache key for the exercise's current sources.
+    pub fn key(&mut self, ex: &Exercise) -> String {
+        let root = self.root.clone();
+        let toolchain = self
+            .toolchain
+            .get_or_insert_with(|| cache::toolchain(&root));
+        cache::key(toolchain, &cache::inputs(&self.root, ex))
+    }
+
+    /// The state without running anything, when git or the cache knows it.
+    pub fn known(&mut self, ex: &Exercise) -> Option<State> {
+        if self.not_started(ex) {
+            return Some(State::NotStarted);
+        }
+        let key = self.key(ex);
+        cache::load(&self.root, &ex.number, &key).and_then(|e| State::from_entry(&e))
+    }
+
+    /// The state, running the tests when neither git nor the cache knows it.
+    pub fn state(&mut self, ex: &Exercise) -> crate::Result<State> {
+        if let Some(state) = self.known(ex) {
+            return Ok(state);
+        }
+        let key = self.key(ex);
+        let run = run_tests(&self.root, ex)?;
+        let state = State::from_run(&run);
+        // Keep the result only if the sources did not change meanwhile.
+        if self.key(ex) == key {
+            cache::store(&self.root, &ex.number, &state.to_entry(&key));
+        }
+        Ok(state)
+    }
+
+    /// Remembers a result that `watch` obtained for sources with `key`.
+    pub fn record(&self, ex: &Exercise, key: &str, state: &State) {
+        cache::store(&self.root, &ex.number, &state.to_entry(key));
+    }
+}
+
+/// `cargo test -p exercise-NN`, all tests even after a failure.
+pub fn run_tests(root: &Path, ex: &Exercise) -> crate::Result<TestRun> {
+    testrun::cargo_test(root, &["-p", &ex.package(), "--no-fail-fast"])
+}
+
+/// One row of the table.
+struct Row<'a> {
+    chapter: Option<&'a Chapter>,
+    number: String,
+    title: String,
+    exercise: Option<&'a Exercise>,
+    state: Option<State>,
+}
+
+struct Group<'a> {
+    title: String,
+    rows: Vec<Row<'a>>,
+}
+
+pub fn run() -> crate::Result<ExitCode> {
+    let root = exercises::root();
+    let summary = Summary::read(&root)?;
+    let all = exercises::all(&root);
+    let mut checker = Checker::new(&root)?;
+    let mut groups = plan(&summary, &all);
+
+    // Decide every state, telling the learner when tests have to run.
+    let interactive = std::io::stderr().is_terminal();
+    let to_run: Vec<String> = groups
+        .iter()
+        .flat_map(|g| g.rows.iter())
+        .filter_map(|r| r.exercise)
+        .filter(|ex| checker.known(ex).is_none())
+        .map(|ex| ex.number.clone())
+        .collect();
+    let mut ran = 0;
+    for row in groups.iter_mut().flat_map(|g| g.rows.iter_mut()) {
+        let Some(ex) = row.exercise else { continue };
+        if to_run.contains(&ex.number) {
+            ran += 1;
+            let line = format!(
+                "testing exercise {} ({ran} of {}: changed since its last run)...",
+                ex.number,
+                to_run.len()
+            );
+            if interactive {
+                eprint!("\r\x1b[K{line}");
+                let _ = std::io::stderr().flush();
+            } else {
+                eprintln!("{line}");
+            }
+        }
+        row.state = Some(checker.state(ex)?);
+    }
+    if interactive && ran > 0 {
+        eprint!("\r\x1b[K");
+    }
+
+    print_table(&groups);
+    let rows: Vec<&Row> = groups.iter().flat_map(|g| g.rows.iter()).collect();
+    println!();
+    println!("{}", next_up(&rows));
+
+    // An exercise that does not compile: show where, and fail.
+    if let Some((row, error)) = rows.iter().find_map(|r| match &r.state {
+        Some(State::Broken { error }) => Some((r, error)),
+        _ => None,
+    }) {
+        println!();
+        println!(
+            "{}",
+            ui::red(&format!(
+                "exercise {} does not compile; the first error:",
+                row.number
+            ))
+        );
+        println!("{error}");
+        return Err(format!(
+            "exercise {} does not compile (its first error is above)",
+            row.number
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Groups the chapters by week, with their exercises; exercises that no
+/// week lists come last.
+fn plan<'a>(summary: &'a Summary, all: &'a [Exercise]) -> Vec<Group<'a>> {
+    let mut groups = Vec::new();
+    let mut listed = BTreeSet::new();
+    for part in summary.parts.iter().filter(|p| p.week.is_some()) {
+        let rows = part
+            .chapters
+            .iter()
+            .filter_map(|c| {
+                let number = c.number.clone()?;
+                let exercise = all.iter().find(|e| e.number == number);
+                listed.insert(number.clone());
+                Some(Row {
+                    chapter: Some(c),
+                    number,
+                    title: c.title.clone(),
+                    exercise,
+                    state: None,
+                })
+            })
+            .collect();
+        groups.push(Group {
+            title: part.title.clone(),
+            rows,
+        });
+    }
+    let others: Vec<Row> = all
+        .iter()
+        .filter(|e| !listed.contains(&e.number))
+        .map(|e| Row {
+            chapter: None,
+            number: e.number.clone(),
+            title: e.dir_name.clone(),
+            exercise: Some(e),
+            state: None,
+        })
+        .collect();
+    if !others.is_empty() {
+        groups.push(Group {
+            title: "Exercises without a chapter in SUMMARY.md".into(),
+            rows: others,
+        });
+    }
+    groups
+}
+
+fn print_table(groups: &[Group]) {
+    let rows = groups.iter().flat_map(|g| g.rows.iter());
+    let width = rows
+        .clone()
+        .map(|r| r.title.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(44);
+    let exercises = rows.clone().filter(|r| r.exercise.is_some()).count();
+    let passed = rows
+        .clone()
+        .filter(|r| r.state.as_ref().is_some_and(State::is_passed))
+        .count();
+    println!(
+        "{} {} {passed} of {exercises} exercises pass",
+        ui::bold("Progress"),
+        ui::bar(passed, exercises, 24)
+    );
+    for group in groups {
+        println!();
+        let with_exercise = group.rows.iter().filter(|r| r.exercise.is_some()).count();
+        let done = group
+            .rows
+            .iter()
+            .filter(|r| r.state.as_ref().is_some_and(State::is_passed))
+            .count();
+        let unwritten = group
+            .rows
+            .iter()
+            .all(|r| r.exercise.is_none() && r.chapter.is_none_or(|c| c.is_draft()));
+        let heading = format!("{:<w$}", group.title, w = width + 8);
+        if unwritten {
+            println!(
+                "{} {}",
+                ui::bold(&heading),
+                ui::dim(&format!("not written yet ({} chapters)", group.rows.len()))
+            );
+            continue;
+        }
+        println!(
+            "{} {} {done}/{with_exercise}",
+            ui::bold(&heading),
+            ui::bar(done, with_exercise, 10)
+        );
+        for row in &group.rows {
+            let title = fit(&row.title, width);
+            let (mark, what) = match (&row.state, row.chapter) {
+                (Some(state), chapter) => {
+                    let draft = if chapter.is_some_and(Chapter::is_draft) {
+                        ui::dim(" (chapter not written yet)")
+                    } else {
+                        String::new()
+                    };
+                    (state.mark(), format!("{}{draft}", state.describe()))
+                }
+                (None, Some(c)) if c.is_draft() => (" ".into(), ui::dim("not written yet")),
+                (None, _) => (" ".into(), ui::dim("no exercise")),
+            };
+            println!("  {mark} {}  {title}  {what}", row.number);
+        }
+    }
+}
+
+/// Pads or cuts `text` to exactly `width` characters.
+fn fit(text: &str, width: usize) -> String {
+    let count = text.chars().count();
+    if count <= width {
+        format!("{text}{}", " ".repeat(width - count))
+    } else {
+        let cut: String = text.chars().take(width.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
+fn next_up(rows: &[&Row]) -> String {
+    let label = ui::bold("Next up:");
+    let Some(row) = rows
+        .iter()
+        .find(|r| r.exercise.is_some() && !r.state.as_ref().is_some_and(State::is_passed))
+    else {
+        let total = rows.iter().filter(|r| r.exercise.is_some()).count();
+        let next = rows
+            .iter()
+            .find_map(|r| r.chapter.filter(|_| r.exercise.is_none()));
+        return match next {
+            Some(c) if c.is_draft() => format!(
+                "{label} all {total} exercises pass. Chapter {} \"{}\" is not written yet: `git pull` now and then to get it.",
+                c.number.as_deref().unwrap_or("?"),
+                c.title
+            ),
+            Some(c) => format!(
+                "{label} all {total} exercises pass. Read chapter {} \"{}\" (it has no exercise).",
+                c.number.as_deref().unwrap_or("?"),
+                c.title
+            ),
+            None => format!("{label} all {total} exercises pass: you have finished the course."),
+        };
+    };
+    let n = &row.number;
+    let chapter = match row.chapter.and_then(|c| c.path.as_deref()) {
+        Some(path) => format!(
+            "chapter {n} \"{}\" (src/{path}; `cargo course serve` shows the book)",
+            row.title
+        ),
+        None => format!("exercise {n} (its chapter is not written yet)"),
+    };
+    match &row.state {
+        Some(State::Failing {
+            passed,
+            total,
+            first,
+        }) => {
+            let first = first
+                .as_deref()
+                .map(|f| format!("\n  first failure: {f}"))
+                .unwrap_or_default();
+            format!(
+                "{label} finish exercise {n}: {passed} of {total} tests pass. Run `cargo course watch {n}` and edit exercises/{}/src/; `cargo course hint {n}` when stuck.{first}",
+                row.exercise.map(|e| e.dir_name.as_str()).unwrap_or(""),
+            )
+        }
+        Some(State::Broken { .. }) => format!(
+            "{label} make exercise {n} compile again (first error below). Run `cargo course watch {n}` while you fix it."
+        ),
+        _ => format!(
+            "{label} read {chapter}, then run `cargo course watch {n}` and make its tests pass."
+        ),
+    }
+}
+
+/// The first exercise that does not pass yet, for `watch` without a number.
+pub fn first_unfinished(root: &Path) -> crate::Result<Option<Exercise>> {
+    let all = exercises::all(root);
+    let mut checker = Checker::new(root)?;
+    for ex in &all {
+        if !checker.state(ex)?.is_passed() {
+            return Ok(Some(ex.clone()));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_of(output: &str, success: bool) -> TestRun {
+        TestRun {
+            success,
+            binaries: testrun::parse(output),
+            output: output.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_run_with_every_test_green_passes() {
+        let run = run_of(
+            "     Running tests/echo.rs (target/debug/deps/echo-0123)\n\ntest a ... ok\ntest b ... ok\n",
+            true,
+        );
+        assert_eq!(State::from_run(&run), State::Passed { total: 2 });
+    }
+
+    #[test]
+    fn a_failing_run_names_its_first_failure() {
+        let run = run_of(
+            "     Running tests/echo.rs (target/debug/deps/echo-0123)\n\ntest a ... ok\ntest b ... FAILED\n\nfailures:\n\n---- b stdout ----\n\nthread 'b' panicked at tests/echo.rs:3:5:\nexpected an echo\n\nfailures:\n    b\n",
+            false,
+        );
+        assert_eq!(
+            State::from_run(&run),
+            State::Failing {
+                passed: 1,
+                total: 2,
+                first: Some("b: expected an echo".into())
+            }
+        );
+    }
+
+    #[test]
+    fn a_run_that_does_not_compile_is_broken() {
+        let run = run_of(
+            "   Compiling exercise-03\nerror[E0308]: mismatched types\n --> src/lib.rs:4:9\n  |\n\nerror: could not compile `exercise-03`\n",
+            false,
+        );
+        let state = State::from_run(&run);
+        let State::Broken { error } = &state else {
+            panic!("{state:?}")
+        };
+        assert!(error.starts_with("error[E0308]"), "{error}");
+        assert!(
+            state.describe().contains("at src/lib.rs:4:9"),
+            "{}",
+            state.describe()
+        );
+    }
+
+    #[test]
+    fn states_survive_the_cache() {
+        for state in [
+            State::NotStarted,
+            State::Passed { total: 7 },
+            State::Failing {
+                passed: 2,
+                total: 7,
+                first: Some("t: boom".into()),
+            },
+            State::Failing {
+                passed: 0,
+                total: 1,
+                first: None,
+            },
+            State::Broken {
+                error: "error[E0382]: use of moved value\n --> src/lib.rs:1:1".into(),
+            },
+        ] {
+            let entry = state.to_entry("k");
+            let back = Entry::decode(&entry.encode()).unwrap();
+            assert_eq!(State::from_entry(&back), Some(state));
+        }
+    }
+
+    #[test]
+    fn fit_pads_and_cuts() {
+        assert_eq!(fit("abc", 5), "abc  ");
+        assert_eq!(fit("abcdef", 4), "abc…");
+    }
+}

@@ -1,0 +1,79 @@
+//! Terminal output: colours (only on a terminal, and never with NO_COLOR),
+//! progress bars, clearing the screen.
+
+use std::io::IsTerminal;
+use std::sync::OnceLock;
+
+fn colour() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| {
+        std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            && std::env::var("TERM").map_or(true, |t| t != "dumb")
+    })
+}
+
+fn paint(code: &str, text: &str) -> String {
+    if colour() {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_owned()
+    }
+}
+
+pub fn green(text: &str) -> String {
+    paint("32", text)
+}
+pub fn red(text: &str) -> String {
+    paint("31", text)
+}
+pub fn dim(text: &str) -> String {
+    paint("2", text)
+}
+pub fn bold(text: &str) -> String {
+    paint("1", text)
+}
+
+/// `[██████░░░░]` for `done` of `total`, `width` cells wide.
+pub fn bar(done: usize, total: usize, width: usize) -> String {
+    let filled = filled_cells(done, total, width);
+    format!(
+        "[{}{}]",
+        green(&"█".repeat(filled)),
+        dim(&"░".repeat(width - filled))
+    )
+}
+
+/// Rounded, but never empty once something is done and never full before
+/// everything is.
+fn filled_cells(done: usize, total: usize, width: usize) -> usize {
+    if total == 0 || done == 0 {
+        return 0;
+    }
+    let cells = ((done * width + total / 2) / total).clamp(1, width);
+    if done < total {
+        cells.min(width - 1)
+    } else {
+        cells
+    }
+}
+
+/// Clears the terminal and puts the cursor at the top left.
+pub fn clear_screen() {
+    print!("\x1b[2J\x1b[3J\x1b[H");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bar_fills_in_proportion_and_is_full_only_when_done() {
+        assert_eq!(filled_cells(0, 4, 8), 0);
+        assert_eq!(filled_cells(2, 4, 8), 4);
+        assert_eq!(filled_cells(4, 4, 8), 8);
+        assert_eq!(filled_cells(1, 100, 8), 1);
+        assert_eq!(filled_cells(99, 100, 8), 7);
+        assert_eq!(filled_cells(0, 0, 4), 0);
+    }
+}
