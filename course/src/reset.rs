@@ -173,7 +173,8 @@ fn show_diff(root: &Path, ex: &Exercise, solution: &Path) -> crate::Result<ExitC
             println!("(no difference)");
             Ok(ExitCode::SUCCESS)
         }
-        Some(1) => Ok(ExitCode::SUCCESS),
+        // 1: they differ; no code: a pager or `| head` closed the pipe.
+        Some(1) | None => Ok(ExitCode::SUCCESS),
         _ => Err("git diff --no-index failed (see above)".into()),
     }
 }

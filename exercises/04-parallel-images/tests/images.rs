@@ -118,7 +118,11 @@ fn first_difference(got: &Image, want: &Image) -> Option<String> {
             want.pixels.len()
         ));
     }
-    let i = got.pixels.iter().zip(&want.pixels).position(|(a, b)| a != b)?;
+    let i = got
+        .pixels
+        .iter()
+        .zip(&want.pixels)
+        .position(|(a, b)| a != b)?;
     Some(format!(
         "first wrong pixel at x={}, y={}: got {:?}, expected {:?}",
         i % want.width,
@@ -174,7 +178,9 @@ fn map_pixels_applies_the_function_to_every_pixel_in_order() {
             };
             let got = map_pixels(&img, rotate);
             if let Some(diff) = first_difference(&got, &want) {
-                panic!("map_pixels on a {w}x{h} image: {diff} (pixel i of the result must be f(pixels[i]))");
+                panic!(
+                    "map_pixels on a {w}x{h} image: {diff} (pixel i of the result must be f(pixels[i]))"
+                );
             }
         }
     });
@@ -248,7 +254,11 @@ fn brighten_adds_delta_to_every_channel_and_saturates() {
             vec![[0, 90, 235], [0, 118, 235], [235, 0, 0]],
             "brighten(-20): each channel loses 20 and stops at 0"
         );
-        assert_eq!((img.width, img.height), (3, 1), "brighten must not change the size");
+        assert_eq!(
+            (img.width, img.height),
+            (3, 1),
+            "brighten must not change the size"
+        );
 
         for (delta, want) in [(i16::MAX, 255u8), (i16::MIN, 0u8)] {
             let mut img = random_image(17, 13, 7);
@@ -392,7 +402,10 @@ fn box_blur_matches_the_serial_reference_on_many_sizes_and_radii() {
 #[test]
 fn box_blur_with_a_radius_larger_than_the_image_averages_the_whole_image() {
     within(LIMIT, "box_blur with a huge radius to return", || {
-        for (i, &(w, h)) in [(1, 1), (9, 1), (1, 9), (5, 3), (17, 13)].iter().enumerate() {
+        for (i, &(w, h)) in [(1, 1), (9, 1), (1, 9), (5, 3), (17, 13)]
+            .iter()
+            .enumerate()
+        {
             let img = random_image(w, h, 400 + i as u64);
             let count = img.pixels.len() as u64;
             let mean = [0, 1, 2].map(|c| {
@@ -472,7 +485,10 @@ fn every_function_accepts_empty_images() {
             );
             let mut copy = img.clone();
             brighten(&mut copy, 5);
-            assert_eq!(copy, img, "brighten of an empty {w}x{h} image must leave it as it is");
+            assert_eq!(
+                copy, img,
+                "brighten of an empty {w}x{h} image must leave it as it is"
+            );
             assert!(
                 grayscale(&img).is_empty(),
                 "grayscale of an empty {w}x{h} image must be empty"
@@ -485,34 +501,42 @@ fn every_function_accepts_empty_images() {
                 );
             }
         }
-        assert_eq!(histogram(&[]), [0u64; 256], "histogram of no bytes must be all zeros");
+        assert_eq!(
+            histogram(&[]),
+            [0u64; 256],
+            "histogram of no bytes must be all zeros"
+        );
     });
 }
 
 #[test]
 fn results_are_the_same_with_one_thread_and_with_two() {
-    within(LIMIT, "grayscale, box_blur and histogram to return in 1- and 2-thread pools", || {
-        let img = random_image(300, 200, 600);
-        let run = |threads: usize| {
-            pool(threads).install(|| {
-                let gray = grayscale(&img);
-                let counts = histogram(&gray);
-                (gray, box_blur(&img, 2), counts)
-            })
-        };
-        let (gray1, blur1, counts1) = run(1);
-        let (gray2, blur2, counts2) = run(2);
-        if let Some(diff) = first_byte_difference(&gray2, &gray1) {
-            panic!("grayscale differs between a 2-thread and a 1-thread pool: {diff}");
-        }
-        if let Some(diff) = first_difference(&blur2, &blur1) {
-            panic!("box_blur differs between a 2-thread and a 1-thread pool: {diff}");
-        }
-        if let Some(diff) = first_count_difference(&counts2, &counts1) {
-            panic!("histogram differs between a 2-thread and a 1-thread pool: {diff}");
-        }
-        if let Some(diff) = first_difference(&blur1, &reference_blur(&img, 2)) {
-            panic!("box_blur(radius 2) of a 300x200 image in a 1-thread pool: {diff}");
-        }
-    });
+    within(
+        LIMIT,
+        "grayscale, box_blur and histogram to return in 1- and 2-thread pools",
+        || {
+            let img = random_image(300, 200, 600);
+            let run = |threads: usize| {
+                pool(threads).install(|| {
+                    let gray = grayscale(&img);
+                    let counts = histogram(&gray);
+                    (gray, box_blur(&img, 2), counts)
+                })
+            };
+            let (gray1, blur1, counts1) = run(1);
+            let (gray2, blur2, counts2) = run(2);
+            if let Some(diff) = first_byte_difference(&gray2, &gray1) {
+                panic!("grayscale differs between a 2-thread and a 1-thread pool: {diff}");
+            }
+            if let Some(diff) = first_difference(&blur2, &blur1) {
+                panic!("box_blur differs between a 2-thread and a 1-thread pool: {diff}");
+            }
+            if let Some(diff) = first_count_difference(&counts2, &counts1) {
+                panic!("histogram differs between a 2-thread and a 1-thread pool: {diff}");
+            }
+            if let Some(diff) = first_difference(&blur1, &reference_blur(&img, 2)) {
+                panic!("box_blur(radius 2) of a 300x200 image in a 1-thread pool: {diff}");
+            }
+        },
+    );
 }

@@ -33,7 +33,6 @@ impl Default for Config {
     }
 }
 
-// ANCHOR: serve
 /// Serves the line protocol on every connection `listener` accepts, each
 /// connection in its own task, until accepting fails.
 ///
@@ -63,7 +62,6 @@ pub async fn serve(listener: TcpListener, config: Config) -> io::Result<()> {
         });
     }
 }
-// ANCHOR_END: serve
 
 fn is_per_connection(e: &io::Error) -> bool {
     matches!(
@@ -111,7 +109,6 @@ async fn handle_connection(mut stream: TcpStream, config: Config) -> io::Result<
     }
 }
 
-// ANCHOR: capped
 /// What [`read_line_capped`] found.
 #[derive(Debug, PartialEq, Eq)]
 enum LineRead {
@@ -159,7 +156,6 @@ where
         Ok(LineRead::End)
     }
 }
-// ANCHOR_END: capped
 
 /// Reads and drops bytes up to and including the next `\n`, using only the
 /// reader's own buffer. Returns `false` if the stream ended first.

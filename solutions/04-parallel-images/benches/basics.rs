@@ -44,23 +44,41 @@ fn basics(c: &mut Criterion) {
             b.iter(|| (1..=black_box(n)).map(|x| x * x).sum::<u64>())
         });
         group.bench_function(format!("sum of squares 1..={n} rayon"), |b| {
-            b.iter(|| (1..=black_box(n)).into_par_iter().map(|x| x * x).sum::<u64>())
+            b.iter(|| {
+                (1..=black_box(n))
+                    .into_par_iter()
+                    .map(|x| x * x)
+                    .sum::<u64>()
+            })
         });
     }
 
     let data = random_u64s(1_000_000);
     group.bench_function("sort_unstable 1M u64 serial", |b| {
-        b.iter_batched_ref(|| data.clone(), |v| v.sort_unstable(), BatchSize::LargeInput)
+        b.iter_batched_ref(
+            || data.clone(),
+            |v| v.sort_unstable(),
+            BatchSize::LargeInput,
+        )
     });
     group.bench_function("par_sort_unstable 1M u64 rayon", |b| {
-        b.iter_batched_ref(|| data.clone(), |v| v.par_sort_unstable(), BatchSize::LargeInput)
+        b.iter_batched_ref(
+            || data.clone(),
+            |v| v.par_sort_unstable(),
+            BatchSize::LargeInput,
+        )
     });
 
     group.bench_function("collatz map-reduce 1..300k serial", |b| {
         b.iter(|| (1..black_box(300_000u64)).map(collatz_steps).max())
     });
     group.bench_function("collatz map-reduce 1..300k rayon", |b| {
-        b.iter(|| (1..black_box(300_000u64)).into_par_iter().map(collatz_steps).max())
+        b.iter(|| {
+            (1..black_box(300_000u64))
+                .into_par_iter()
+                .map(collatz_steps)
+                .max()
+        })
     });
     group.finish();
 }
