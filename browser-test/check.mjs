@@ -147,7 +147,7 @@ async function run(context, origin) {
   });
 
   // 1. Every written page loads with its title and without a JavaScript error.
-  const found = { play: null, exercise: new Map() };
+  const found = { play: null, playCount: 0, exercise: new Map() };
   for (const entry of plan.pages) {
     errors = [];
     const what = `page ${entry.path} "${entry.title}"`;
@@ -174,7 +174,7 @@ async function run(context, origin) {
       title: document.title,
       text: (document.querySelector('main')?.innerText ?? '').trim().length,
       play: [...document.querySelectorAll('pre.playground .play-button')].filter(
-        (b) => !b.hidden && !b.classList.contains('hidden') && b.offsetParent !== null,
+        (b) => !b.hidden && !b.classList.contains('hidden'),
       ).length,
       exercise: (() => {
         const h = document.getElementById('exercise');
@@ -189,13 +189,29 @@ async function run(context, origin) {
     problems.push(...errors);
     if (problems.length === 0) ok(`${what} loads, title right, no JavaScript error`);
     else fail(`${what}: ${problems.join('; ')}`);
-    if (info.play > 0 && !found.play) found.play = `${entry.path} (${info.play} button(s))`;
+    if (info.play > 0 && !found.play) {
+      found.play = entry.path;
+      found.playCount = info.play;
+    }
     if (entry.chapter) found.exercise.set(entry.path, info.exercise);
   }
 
-  // 2. A runnable code block shows its play button.
-  if (found.play) ok(`a runnable rust block shows its play button: ${found.play}`);
-  else fail('no page shows a play button on a runnable ```rust block (book.toml: [output.html.playground] runnable = true)');
+  // 2. A runnable code block shows its play button (mdBook reveals a code
+  //    block's buttons when the pointer is over it).
+  if (found.play) {
+    try {
+      await page.goto(`${origin}/${found.play}`, { waitUntil: 'load' });
+      const block = page.locator('pre.playground:has(.play-button:not([hidden]):not(.hidden))').first();
+      await block.waitFor({ state: 'attached', timeout: 5_000 });
+      await block.hover();
+      await block.locator('.play-button').waitFor({ state: 'visible', timeout: 3_000 });
+      ok(`a runnable rust block shows its play button (${found.play}, ${found.playCount} runnable block(s) there)`);
+    } catch (e) {
+      fail(`the play button of a runnable block on ${found.play} does not show on hover: ${e.message.split('\n')[0]}`);
+    }
+  } else {
+    fail('no page has a runnable ```rust block with a play button (book.toml: [output.html.playground] runnable = true)');
+  }
 
   // 3. Every written chapter has its exercise section.
   for (const entry of plan.pages.filter((p) => p.chapter)) {
@@ -236,6 +252,10 @@ async function run(context, origin) {
     try {
       await page.goto(`${origin}/${shot.path}`, { waitUntil: 'load' });
       await page.waitForTimeout(200);
+      // Point at the first runnable block in view, so that its buttons show.
+      const runnable = page.locator('pre.playground:has(.play-button:not([hidden]))').first();
+      const box = (await runnable.count()) ? await runnable.boundingBox() : null;
+      if (box && box.y + box.height < 900) await runnable.hover().catch(() => {});
       await page.screenshot({ path: file });
       ok(`screenshot of ${shot.path}: ${file}`);
     } catch (e) {

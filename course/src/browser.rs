@@ -33,14 +33,16 @@ pub fn run() -> crate::Result<ExitCode> {
     let root = exercises::root();
     match check(&root) {
         Ok(facts) => {
-            for fact in facts {
+            // A skip has said so already, in one line.
+            for fact in facts.iter().filter(|f| !f.starts_with("browser: skipped")) {
                 println!("{fact}");
             }
             Ok(ExitCode::SUCCESS)
         }
+        Err(failures) if failures.len() == 1 => Err(failures[0].clone()),
         Err(failures) => Err(format!(
-            "browser check failed: {}",
-            failures.first().map(String::as_str).unwrap_or("see above")
+            "{} browser checks failed (see FAIL above)",
+            failures.len()
         )),
     }
 }
@@ -103,12 +105,7 @@ pub fn check(root: &Path) -> Outcome {
 
     // 2. playwright-core, from the committed lock file.
     let tests = root.join("browser-test");
-    if !tests
-        .join("node_modules")
-        .join("playwright-core")
-        .join("package.json")
-        .is_file()
-    {
+    if !playwright_installed(&tests) {
         println!("  installing playwright-core (npm ci in browser-test/)...");
         let out = Command::new("npm")
             .current_dir(&tests)
@@ -176,6 +173,33 @@ pub fn check(root: &Path) -> Outcome {
     } else {
         Err(failures)
     }
+}
+
+/// Is node_modules there, with the playwright-core that package.json pins?
+fn playwright_installed(tests: &Path) -> bool {
+    let read = |p: PathBuf| std::fs::read_to_string(p).unwrap_or_default();
+    let pinned = read(tests.join("package.json"));
+    let installed = read(
+        tests
+            .join("node_modules")
+            .join("playwright-core")
+            .join("package.json"),
+    );
+    match (
+        json_field(&pinned, "playwright-core"),
+        json_field(&installed, "version"),
+    ) {
+        (Some(wanted), Some(have)) => wanted == have,
+        _ => false,
+    }
+}
+
+/// The string value of the first `"name": "value"` in a JSON text.
+fn json_field(json: &str, name: &str) -> Option<String> {
+    let at = json.find(&format!("\"{name}\""))? + name.len() + 2;
+    let rest = json[at..].trim_start().strip_prefix(':')?.trim_start();
+    let value = rest.strip_prefix('"')?;
+    Some(value[..value.find('"')?].to_owned())
 }
 
 fn node_major() -> Option<u32> {
@@ -361,6 +385,18 @@ mod tests {
             "\"a \\\"b\\\" \\\\ c\\n\\u0001\""
         );
         assert_eq!(json_string("async/await é"), "\"async/await é\"");
+    }
+
+    #[test]
+    fn reads_the_pinned_and_the_installed_version() {
+        let package = "{\n  \"dependencies\": {\n    \"playwright-core\": \"1.65.1\"\n  }\n}";
+        assert_eq!(
+            json_field(package, "playwright-core").as_deref(),
+            Some("1.65.1")
+        );
+        let installed = "{\"name\": \"playwright-core\", \"version\" : \"1.65.1\"}";
+        assert_eq!(json_field(installed, "version").as_deref(), Some("1.65.1"));
+        assert_eq!(json_field(installed, "missing"), None);
     }
 
     #[test]

@@ -37,7 +37,10 @@ pub enum State {
 }
 
 impl State {
-    pub fn from_run(run: &TestRun) -> State {
+    /// The state a test run shows; `order` lists test names in the order the
+    /// test files define them, so that the "first failure" is the first one
+    /// the learner meets in the file, not whichever thread finished first.
+    pub fn from_run(run: &TestRun, order: &[String]) -> State {
         if !run.compiled() {
             let error = testrun::first_compile_error(&run.output).unwrap_or_else(|| {
                 let lines: Vec<&str> = run.output.lines().collect();
@@ -50,8 +53,8 @@ impl State {
         if run.success && total > 0 && passed == total {
             return State::Passed { total };
         }
-        let first = run
-            .tests()
+        let first = in_order(run, order)
+            .into_iter()
             .find(|(_, o)| *o == Outcome::Failed)
             .map(|(name, _)| {
                 let message = testrun::failure_message(&run.output, name).unwrap_or_default();
@@ -143,6 +146,45 @@ impl State {
     }
 }
 
+/// The functions of the exercise's test files, in the order they are written.
+pub fn source_order(ex: &Exercise) -> Vec<String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(ex.dir.join("tests"))
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "rs"))
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .flat_map(|text| fn_names(&text))
+        .collect()
+}
+
+/// Names after `fn ` in Rust source, in order.
+fn fn_names(text: &str) -> Vec<String> {
+    text.split("fn ")
+        .skip(1)
+        .map(|rest| {
+            rest.chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect::<String>()
+        })
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+/// The run's tests sorted by `order` (a test `module::name` by `name`);
+/// tests `order` does not know come last, by name.
+pub fn in_order<'a>(run: &'a TestRun, order: &[String]) -> Vec<&'a (String, Outcome)> {
+    let position = |name: &str| {
+        let short = name.rsplit("::").next().unwrap_or(name);
+        order.iter().position(|o| o == short).unwrap_or(usize::MAX)
+    };
+    let mut tests: Vec<&(String, Outcome)> = run.tests().collect();
+    tests.sort_by(|a, b| position(&a.0).cmp(&position(&b.0)).then(a.0.cmp(&b.0)));
+    tests
+}
+
 /// The first line of a test's failure message that says something (libtest
 /// starts with "thread 'x' panicked at file:line:").
 pub fn first_message_line(message: &str) -> &str {
@@ -205,7 +247,7 @@ impl Checker {
         }
         let key = self.key(ex);
         let run = run_tests(&self.root, ex)?;
-        let state = State::from_run(&run);
+        let state = State::from_run(&run, &source_order(ex));
         // Keep the result only if the sources did not change meanwhile.
         if self.key(ex) == key {
             cache::store(&self.root, &ex.number, &state.to_entry(&key));
@@ -369,8 +411,8 @@ fn print_table(groups: &[Group]) {
         ui::bold("Progress"),
         ui::bar(passed, exercises, 24)
     );
+    let mut previous_unwritten = false;
     for group in groups {
-        println!();
         let with_exercise = group.rows.iter().filter(|r| r.exercise.is_some()).count();
         let done = group
             .rows
@@ -381,6 +423,11 @@ fn print_table(groups: &[Group]) {
             .rows
             .iter()
             .all(|r| r.exercise.is_none() && r.chapter.is_none_or(|c| c.is_draft()));
+        // Weeks still to be written stand together, one line each.
+        if !(unwritten && previous_unwritten) {
+            println!();
+        }
+        previous_unwritten = unwritten;
         let heading = format!("{:<w$}", group.title, w = width + 8);
         if unwritten {
             println!(
@@ -511,7 +558,7 @@ mod tests {
             "     Running tests/echo.rs (target/debug/deps/echo-0123)\n\ntest a ... ok\ntest b ... ok\n",
             true,
         );
-        assert_eq!(State::from_run(&run), State::Passed { total: 2 });
+        assert_eq!(State::from_run(&run, &[]), State::Passed { total: 2 });
     }
 
     #[test]
@@ -521,7 +568,7 @@ mod tests {
             false,
         );
         assert_eq!(
-            State::from_run(&run),
+            State::from_run(&run, &[]),
             State::Failing {
                 passed: 1,
                 total: 2,
@@ -536,7 +583,7 @@ mod tests {
             "   Compiling exercise-03\nerror[E0308]: mismatched types\n --> src/lib.rs:4:9\n  |\n\nerror: could not compile `exercise-03`\n",
             false,
         );
-        let state = State::from_run(&run);
+        let state = State::from_run(&run, &[]);
         let State::Broken { error } = &state else {
             panic!("{state:?}")
         };
@@ -571,6 +618,32 @@ mod tests {
             let back = Entry::decode(&entry.encode()).unwrap();
             assert_eq!(State::from_entry(&back), Some(state));
         }
+    }
+
+    #[test]
+    fn the_first_failure_is_the_first_in_the_test_file() {
+        let run = run_of(
+            "     Running tests/t.rs (target/debug/deps/t-0123)\n\ntest zeta ... FAILED\ntest m::alpha ... FAILED\ntest beta ... ok\n\n---- zeta stdout ----\nz\n---- m::alpha stdout ----\na\n\nfailures:\n",
+            false,
+        );
+        let order = fn_names(
+            "use x;\nfn helper() {}\n#[test]\nfn beta() {}\nmod m { #[test] fn alpha() {} }\n#[test] fn zeta() {}\n",
+        );
+        assert_eq!(order, ["helper", "beta", "alpha", "zeta"]);
+        let names: Vec<&str> = in_order(&run, &order)
+            .iter()
+            .map(|t| t.0.as_str())
+            .collect();
+        assert_eq!(names, ["beta", "m::alpha", "zeta"]);
+        let State::Failing { first, .. } = State::from_run(&run, &order) else {
+            panic!()
+        };
+        assert_eq!(first.as_deref(), Some("m::alpha: a"));
+        // Without an order: alphabetical among unknown names.
+        let State::Failing { first, .. } = State::from_run(&run, &[]) else {
+            panic!()
+        };
+        assert_eq!(first.as_deref(), Some("m::alpha: a"));
     }
 
     #[test]

@@ -148,8 +148,10 @@ pub fn failure_message(output: &str, test: &str) -> Option<String> {
         .find("\n---- ")
         .or_else(|| rest.find("\nfailures:"))
         .unwrap_or(rest.len());
+    // With RUST_BACKTRACE set, the message is followed by a backtrace: cut it.
     let message: Vec<&str> = rest[..end]
         .lines()
+        .take_while(|l| !l.starts_with("stack backtrace:"))
         .filter(|l| !l.trim().is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
         .collect();
     Some(message.join("\n"))
@@ -206,6 +208,15 @@ failures:
         let message = failure_message(SAMPLE, "echoes_each_line_back").unwrap();
         assert!(message.contains("not yet implemented"), "{message}");
         assert!(!message.contains("RUST_BACKTRACE"), "{message}");
+    }
+
+    #[test]
+    fn a_failure_message_stops_before_the_backtrace() {
+        let output = "---- t stdout ----\nthread 't' panicked at src/lib.rs:1:1:\nboom\nstack backtrace:\n   0: std::panicking\n\nfailures:\n    t\n";
+        assert_eq!(
+            failure_message(output, "t").unwrap(),
+            "thread 't' panicked at src/lib.rs:1:1:\nboom"
+        );
     }
 
     #[test]

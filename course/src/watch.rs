@@ -118,8 +118,9 @@ pub fn run(number: Option<String>) -> crate::Result<ExitCode> {
         println!("{header}\n");
         match &run {
             Ok(run) => {
-                let state = State::from_run(run);
-                print_summary(run, &state, &ex);
+                let order = status::source_order(&ex);
+                let state = State::from_run(run, &order);
+                print_summary(run, &state, &ex, &order);
                 if let (Some(c), Some(key)) = (checker.as_mut(), key) {
                     if c.key(&ex) == key {
                         c.record(&ex, &key, &state);
@@ -166,7 +167,7 @@ pub fn run(number: Option<String>) -> crate::Result<ExitCode> {
     }
 }
 
-fn print_summary(run: &TestRun, state: &State, ex: &Exercise) {
+fn print_summary(run: &TestRun, state: &State, ex: &Exercise, order: &[String]) {
     if let State::Broken { error } = state {
         println!(
             "{}\n",
@@ -177,7 +178,8 @@ fn print_summary(run: &TestRun, state: &State, ex: &Exercise) {
         }
         return;
     }
-    for (name, outcome) in run.tests() {
+    let tests = status::in_order(run, order);
+    for (name, outcome) in &tests {
         let mark = match outcome {
             Outcome::Passed => ui::green("✓"),
             Outcome::Failed => ui::red("✗"),
@@ -202,7 +204,7 @@ fn print_summary(run: &TestRun, state: &State, ex: &Exercise) {
         }
         State::Failing { passed, total, .. } => {
             println!("{passed} of {total} tests pass.");
-            let first = run.tests().find(|(_, o)| *o == Outcome::Failed);
+            let first = tests.iter().find(|(_, o)| *o == Outcome::Failed);
             if let Some((name, _)) = first {
                 let message = testrun::failure_message(&run.output, name).unwrap_or_default();
                 println!("\n{} {name}", ui::red("First failure:"));

@@ -10,7 +10,8 @@
 # COLD=1 evicts the tree's file contents from the page cache before every
 # timed run (fdatasync + posix_fadvise DONTNEED on each file: no root needed,
 # other files untouched; directory metadata stays cached). RUNS=n sets the
-# number of timed runs (default 10).
+# number of timed runs (default 10). PACKAGE=exercise-05 times your own
+# build instead of the reference solution (both binaries are `dupfinder`).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,8 +23,9 @@ runs=${RUNS:-10}
 command -v fdupes >/dev/null || { echo "fdupes is not installed (apt-get install fdupes)" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "python3 is needed to generate the tree" >&2; exit 2; }
 
-echo "== building the release binary"
-(cd "$repo" && cargo build --quiet --release -p solution-05)
+package=${PACKAGE:-solution-05}
+echo "== building the release binary of $package"
+(cd "$repo" && cargo build --quiet --release -p "$package")
 dupfinder=$repo/target/release/dupfinder
 
 mkdir -p "$work"

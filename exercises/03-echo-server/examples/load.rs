@@ -30,7 +30,9 @@ fn main() -> io::Result<()> {
     thread::spawn(move || -> io::Result<()> {
         runtime()?.block_on(async {
             let listener = TcpListener::bind("127.0.0.1:0").await?;
-            addr_tx.send(listener.local_addr()?).expect("main is waiting");
+            addr_tx
+                .send(listener.local_addr()?)
+                .expect("main is waiting");
             serve(listener, Config::default()).await
         })
     });
@@ -58,7 +60,10 @@ fn main() -> io::Result<()> {
     let total = latencies.len();
     let percentile = |p: usize| latencies[(total * p / 100).min(total - 1)];
     println!("{clients} clients x {round_trips} round trips = {total} in {elapsed:.2?}");
-    println!("  {:.0} round trips/s", total as f64 / elapsed.as_secs_f64());
+    println!(
+        "  {:.0} round trips/s",
+        total as f64 / elapsed.as_secs_f64()
+    );
     println!(
         "  latency: p50 {:.0?}  p99 {:.0?}  max {:.0?}",
         percentile(50),

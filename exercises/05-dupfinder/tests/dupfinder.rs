@@ -54,13 +54,17 @@ fn error_paths(report: &Report) -> Vec<PathBuf> {
     report.errors.iter().map(|e| e.path.clone()).collect()
 }
 
+// ANCHOR: run_binary
 /// Runs the `dupfinder` binary of this package with `args`.
 fn dupfinder(args: &[&Path]) -> Output {
+    // Cargo builds the package's binaries before its integration tests and
+    // tells them where they are, at compile time.
     Command::new(env!("CARGO_BIN_EXE_dupfinder"))
         .args(args)
         .output()
         .expect("running the dupfinder binary")
 }
+// ANCHOR_END: run_binary
 
 fn describe(out: &Output) -> String {
     format!(

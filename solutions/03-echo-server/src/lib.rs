@@ -63,10 +63,14 @@ pub async fn serve(listener: TcpListener, config: Config) -> io::Result<()> {
     }
 }
 
+/// Errors of `accept` that concern one connection, not the listener (the
+/// same list hyper and axum use).
 fn is_per_connection(e: &io::Error) -> bool {
     matches!(
         e.kind(),
-        io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
     )
 }
 
