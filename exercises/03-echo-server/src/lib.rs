@@ -39,11 +39,12 @@ pub struct Config {
     /// The longest line accepted, in bytes, not counting its `\n` or `\r\n`.
     ///
     /// A longer line is answered with `ERR line too long (max N bytes)` (N is
-    /// this value) as soon as more than `max_line` bytes of it have arrived,
-    /// without waiting for its end. The rest of that line, up to and including
-    /// its `\n`, is then read and thrown away, and the connection goes on with
-    /// the next line. The server never holds more than about `max_line` bytes
-    /// of a line in memory, however long the line is.
+    /// this value) without waiting for its end: at the latest once
+    /// `max_line + 2` bytes of it have arrived (room for the text and a
+    /// `\r\n`) and none of them is a `\n`. The rest of that line, up to and
+    /// including its `\n`, is then read and thrown away, and the connection
+    /// goes on with the next line. The server never holds more than about
+    /// `max_line` bytes of a line in memory, however long the line is.
     pub max_line: usize,
 }
 

@@ -79,7 +79,8 @@ fn answers_several_lines_sent_in_one_write() {
                 assert_eq!(
                     client.reply("one write holding three lines").await,
                     expected,
-                    "one read from the socket may hold several lines: each needs its own reply, in order"
+                    "one read from the socket may hold several lines: each needs its own reply, \
+                     in order"
                 );
             }
         },
@@ -100,7 +101,8 @@ fn answers_a_line_split_across_writes_once_and_whole() {
                 .reply("the pieces \"hel\", \"lo, wo\", \"rld\", \"\\n\"")
                 .await,
             "hello, world",
-            "a line may arrive in several pieces: reply once, to the whole line, when its \\n arrives"
+            "a line may arrive in several pieces: reply once, to the whole line, when its \
+             \\n arrives"
         );
         assert_eq!(
             client.ask("next\n").await,
@@ -345,8 +347,8 @@ fn rejects_a_long_line_without_waiting_for_its_end() {
         assert_eq!(
             client
                 .reply(
-                    "100 bytes without a newline, with max_line = 16 (reply as soon as byte 17 \
-                     arrives; do not wait for a \\n that may never come)"
+                    "100 bytes without a newline, with max_line = 16 (reply once 18 bytes \
+                     have arrived; do not wait for a \\n that may never come)"
                 )
                 .await,
             "ERR line too long (max 16 bytes)",

@@ -15,7 +15,6 @@ use clap::Parser;
 use exercise_05::{Options, Progress, Report, confirm, scan, write_json_lines, write_text};
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-// ANCHOR: args
 /// Find files with identical content: same size, then same BLAKE3 hash of
 /// the first 4 KiB, then of the whole file.
 #[derive(Parser, Debug)]
@@ -43,7 +42,6 @@ struct Args {
     #[arg(short = 'j', long, value_parser = clap::value_parser!(u16).range(1..))]
     threads: Option<u16>,
 }
-// ANCHOR_END: args
 
 fn main() -> ExitCode {
     let args = Args::parse();

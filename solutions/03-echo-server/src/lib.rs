@@ -18,9 +18,10 @@ pub const DEFAULT_MAX_LINE: usize = 1024;
 pub struct Config {
     /// The longest line accepted, in bytes, not counting its `\n` or `\r\n`.
     ///
-    /// A longer line is answered with `ERR line too long (max N bytes)` as soon
-    /// as more than `max_line` bytes of it have arrived; the rest of that line
-    /// is read and thrown away, and the connection goes on with the next line.
+    /// A longer line is answered with `ERR line too long (max N bytes)` once
+    /// `max_line + 2` bytes of it (room for the text and a `\r\n`) have
+    /// arrived without a `\n`; the rest of that line is read and thrown away,
+    /// and the connection goes on with the next line.
     pub max_line: usize,
 }
 

@@ -28,7 +28,6 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use rayon::prelude::*;
 use walkdir::WalkDir;
 
-// ANCHOR: types
 /// How many leading bytes the cheap first hashing pass reads from each file.
 /// Files of at most this size are read completely by that pass.
 pub const PREFIX_LEN: u64 = 4096;
@@ -93,7 +92,6 @@ pub struct Progress {
     /// Bytes read from files by the hashing passes.
     pub bytes_read: AtomicU64,
 }
-// ANCHOR_END: types
 
 impl fmt::Display for ScanError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -101,7 +99,6 @@ impl fmt::Display for ScanError {
     }
 }
 
-// ANCHOR: exit_code
 impl Report {
     /// The process exit status for this report, like `grep` and `diff`:
     /// 2 if anything was reported as an error (the report may be
@@ -117,7 +114,6 @@ impl Report {
         }
     }
 }
-// ANCHOR_END: exit_code
 
 /// Scans `roots` and returns the groups of identical files: [`scan`], then
 /// [`confirm`].
@@ -126,7 +122,6 @@ pub fn find_duplicates(roots: &[PathBuf], opts: &Options) -> Report {
     confirm(scan(roots, opts, &progress), &progress)
 }
 
-// ANCHOR: scan
 /// Stage 1: walks every root (recursively; a root may also be a file) and
 /// groups the regular files by size.
 ///
@@ -201,9 +196,7 @@ pub fn scan(roots: &[PathBuf], opts: &Options, progress: &Progress) -> Candidate
         errors: sorted(errors),
     }
 }
-// ANCHOR_END: scan
 
-// ANCHOR: confirm
 /// Stages 2 and 3: keeps, from each candidate group, the files whose content
 /// is identical, using BLAKE3 hashes computed in parallel (rayon).
 ///
@@ -302,9 +295,7 @@ fn split_by_hash(
     let groups = into_groups(by_key.into_iter().map(|((size, _), paths)| (size, paths)));
     Split { groups, unique }
 }
-// ANCHOR_END: confirm
 
-// ANCHOR: hash_file
 /// Hashes the first `min(size, limit)` bytes of the file at `path`, which
 /// the walk saw with `size` bytes. Fails if the file cannot be read, or if
 /// it no longer has the size the walk saw (it changed meanwhile: comparing
@@ -338,7 +329,6 @@ fn hash_file(path: &Path, size: u64, limit: u64, progress: &Progress) -> io::Res
     }
     Ok(hasher.finalize())
 }
-// ANCHOR_END: hash_file
 
 /// Turns `(size, paths)` pairs into sorted groups, dropping the single files.
 fn into_groups(pairs: impl Iterator<Item = (u64, Vec<PathBuf>)>) -> Vec<Group> {
@@ -389,7 +379,6 @@ fn walk_error(root: &Path, err: &walkdir::Error) -> ScanError {
     ScanError { path, message }
 }
 
-// ANCHOR: output
 /// Writes the groups as `fdupes` does: one path per line, each group
 /// followed by an empty line. Nothing at all when there are no groups.
 /// Paths come out as raw bytes (`std::os::unix::ffi::OsStrExt`), so
@@ -417,4 +406,3 @@ pub fn write_json_lines(groups: &[Group], out: &mut impl Write) -> io::Result<()
     }
     Ok(())
 }
-// ANCHOR_END: output
