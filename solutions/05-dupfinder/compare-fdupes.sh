@@ -113,6 +113,8 @@ files=$(find "$tree" -type f | wc -l)
 bytes=$(du -sb "$tree" | cut -f1)
 echo "== tree: $files files (plus 5 symlinks), $((bytes / 1024 / 1024)) MiB"
 
+cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | sed 's/^ *//' || true)
+echo "== machine: $(uname -m), $(nproc) CPUs${cpu:+ ($cpu)}; $(fdupes --version); $(rustc --version)"
 echo "== checking that both find the same groups"
 sort "$work/expected.txt" >"$work/expected.norm"
 fdupes -r -n -q "$tree" | normalise >"$work/fdupes.norm"

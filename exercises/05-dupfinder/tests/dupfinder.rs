@@ -5,11 +5,13 @@
 //! the `dupfinder` program, and compares the result exactly. Each body runs
 //! under a watchdog: code that hangs fails after 10 s with a message.
 
-use std::fs;
+use std::fs::{self, File};
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::Ordering;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use exercise_05::{
     Candidates, Group, Options, PREFIX_LEN, Progress, Report, confirm, find_duplicates, scan,
@@ -55,14 +57,40 @@ fn error_paths(report: &Report) -> Vec<PathBuf> {
 }
 
 // ANCHOR: run_binary
-/// Runs the `dupfinder` binary of this package with `args`.
+/// Runs the `dupfinder` binary of this package with `args` and returns its
+/// exit status, stdout and stderr. Kills it if it runs for more than 8 s, so
+/// that a program stuck in a loop does not outlive the test run.
 fn dupfinder(args: &[&Path]) -> Output {
+    // Output goes to files, not pipes: a child that writes a lot can never
+    // block on a full pipe while we wait for it to exit.
+    let capture = tempdir();
+    let stdout_path = capture.path().join("stdout");
+    let stderr_path = capture.path().join("stderr");
     // Cargo builds the package's binaries before its integration tests and
     // tells them where they are, at compile time.
-    Command::new(env!("CARGO_BIN_EXE_dupfinder"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dupfinder"))
         .args(args)
-        .output()
-        .expect("running the dupfinder binary")
+        .stdout(File::create(&stdout_path).unwrap())
+        .stderr(File::create(&stderr_path).unwrap())
+        .spawn()
+        .expect("starting the dupfinder binary");
+    let deadline = Instant::now() + Duration::from_secs(8);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for dupfinder") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("dupfinder {args:?} was still running after 8 s, and was killed");
+        }
+        thread::sleep(Duration::from_millis(5));
+    };
+    Output {
+        status,
+        stdout: fs::read(&stdout_path).unwrap(),
+        stderr: fs::read(&stderr_path).unwrap(),
+    }
 }
 // ANCHOR_END: run_binary
 

@@ -36,8 +36,8 @@ fn blur(c: &mut Criterion) {
 
     let mut group = c.benchmark_group(format!("box_blur {SIDE}x{SIDE} r{RADIUS}"));
     // Each run takes tens of milliseconds: fewer samples keep the bench short.
-    group.sample_size(20);
-    group.measurement_time(Duration::from_secs(10));
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(8));
     group.bench_function("serial", |b| {
         b.iter(|| box_blur_serial(black_box(&img), RADIUS))
     });

@@ -221,23 +221,13 @@ pub fn confirm(candidates: Candidates, progress: &Progress) -> Report {
 
     // Pass 1: the first PREFIX_LEN bytes (the whole file if it is smaller).
     let by_prefix = split_by_hash(groups, PREFIX_LEN, &mut errors, progress);
-
-    // A file that was read completely is settled now: duplicate or not. A
-    // larger file is settled now only if its prefix is unique.
-    let (small, large): (Vec<Group>, Vec<Group>) = by_prefix
-        .groups
-        .into_iter()
-        .partition(|g| g.size <= PREFIX_LEN);
-    let settled = small.iter().map(|g| g.paths.len()).sum::<usize>() + by_prefix.unique;
-    progress.candidates_done.fetch_add(settled as u64, Relaxed);
+    // Files of at most PREFIX_LEN bytes were read whole: their groups are
+    // final. The larger ones only share a beginning so far.
+    let (mut groups, partial): (Vec<Group>, Vec<Group>) =
+        by_prefix.into_iter().partition(|g| g.size <= PREFIX_LEN);
 
     // Pass 2: the whole content of the files whose prefixes still match.
-    let full = split_by_hash(large, u64::MAX, &mut errors, progress);
-    let settled = full.groups.iter().map(|g| g.paths.len()).sum::<usize>() + full.unique;
-    progress.candidates_done.fetch_add(settled as u64, Relaxed);
-
-    let mut groups = small;
-    groups.extend(full.groups);
+    groups.extend(split_by_hash(partial, u64::MAX, &mut errors, progress));
     sort_groups(&mut groups);
     Report {
         groups,
@@ -245,21 +235,15 @@ pub fn confirm(candidates: Candidates, progress: &Progress) -> Report {
     }
 }
 
-/// The groups that [`split_by_hash`] kept, and how many files it found to be
-/// unique (and dropped).
-struct Split {
-    groups: Vec<Group>,
-    unique: usize,
-}
-
 /// Hashes the first `limit` bytes of every file, in parallel, and splits
-/// each group into sub-groups of equal hashes. Failures go to `errors`.
+/// each group into sub-groups of equal hashes; files left alone are dropped.
+/// Failures go to `errors`.
 fn split_by_hash(
     groups: Vec<Group>,
     limit: u64,
     errors: &mut Vec<ScanError>,
     progress: &Progress,
-) -> Split {
+) -> Vec<Group> {
     // Every file is independent work, so parallelise over the files of every
     // group (the nested par_iter lets rayon balance one huge group too).
     // `collect` keeps the input order, so the result does not depend on
@@ -270,6 +254,12 @@ fn split_by_hash(
             let size = group.size;
             group.paths.into_par_iter().map(move |path| {
                 let hash = hash_file(&path, size, limit, progress);
+                // Settled now: a file that failed, or that this pass read
+                // whole. Counting here, not after the pass, keeps the bar
+                // moving during the long full-hash pass.
+                if hash.is_err() || size <= limit {
+                    progress.candidates_done.fetch_add(1, Relaxed);
+                }
                 (size, path, hash)
             })
         })
@@ -281,19 +271,21 @@ fn split_by_hash(
     for (size, path, hash) in hashed {
         match hash {
             Ok(hash) => by_key.entry((size, hash)).or_default().push(path),
-            Err(err) => {
-                // A failed file is settled: it is reported, never grouped.
-                progress.candidates_done.fetch_add(1, Relaxed);
-                errors.push(ScanError {
-                    message: err.to_string(),
-                    path,
-                });
-            }
+            Err(err) => errors.push(ScanError {
+                message: err.to_string(),
+                path,
+            }),
         }
     }
-    let unique = by_key.values().filter(|paths| paths.len() == 1).count();
-    let groups = into_groups(by_key.into_iter().map(|((size, _), paths)| (size, paths)));
-    Split { groups, unique }
+    // A larger file whose prefix matched no other is settled too.
+    let unique_prefixes = by_key
+        .iter()
+        .filter(|((size, _), paths)| paths.len() == 1 && *size > limit)
+        .count();
+    progress
+        .candidates_done
+        .fetch_add(unique_prefixes as u64, Relaxed);
+    into_groups(by_key.into_iter().map(|((size, _), paths)| (size, paths)))
 }
 
 /// Hashes the first `min(size, limit)` bytes of the file at `path`, which

@@ -113,35 +113,49 @@ impl Drop for StopOnDrop<'_> {
 }
 
 fn draw(progress: &Progress, done: &AtomicBool) {
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
-    let mut hashing = false;
+    // Relaxed loads are enough: each counter is read on its own, and a value
+    // a few microseconds old is fine for a progress bar.
+    let spinner = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+        .with_style(ProgressStyle::with_template("{spinner} scanning: {msg} files").unwrap());
+    let mut bar: Option<ProgressBar> = None;
     while !done.load(Relaxed) {
-        // Relaxed loads are enough: each counter is read on its own, and a
-        // value a few microseconds old is fine for a progress bar.
         let candidates = progress.candidates.load(Relaxed);
         if candidates == 0 {
-            let found = progress.files_found.load(Relaxed);
-            bar.set_message(format!("scanning: {found} files"));
-            bar.tick();
+            // Still walking: the total is unknown, count what was found.
+            spinner.set_message(progress.files_found.load(Relaxed).to_string());
+            spinner.tick();
         } else {
-            if !hashing {
-                hashing = true;
-                bar.set_style(
-                    ProgressStyle::with_template("hashing [{bar:30}] {pos}/{len} files, {msg}")
-                        .expect("valid template")
-                        .progress_chars("=> "),
-                );
-                bar.set_length(candidates);
+            // Hashing: `candidates` is the length of the bar.
+            let settled = progress.candidates_done.load(Relaxed);
+            let read = format!("{} read", HumanBytes(progress.bytes_read.load(Relaxed)));
+            match &bar {
+                Some(bar) => {
+                    bar.set_position(settled);
+                    bar.set_message(read);
+                }
+                None => {
+                    spinner.finish_and_clear();
+                    let style =
+                        ProgressStyle::with_template("hashing [{bar:30}] {pos}/{len} files, {msg}");
+                    let new = ProgressBar::with_draw_target(
+                        Some(candidates),
+                        ProgressDrawTarget::stderr(),
+                    )
+                    .with_style(style.unwrap().progress_chars("=> "))
+                    .with_position(settled)
+                    .with_message(read);
+                    new.tick();
+                    bar = Some(new);
+                }
             }
-            bar.set_position(progress.candidates_done.load(Relaxed));
-            let read = HumanBytes(progress.bytes_read.load(Relaxed));
-            bar.set_message(format!("{read} read"));
         }
         // Woken early by StopOnDrop when the work is over.
         thread::park_timeout(Duration::from_millis(100));
     }
-    bar.finish_and_clear();
+    spinner.finish_and_clear();
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
 }
 // ANCHOR_END: progress
 
