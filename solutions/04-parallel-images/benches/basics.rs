@@ -27,7 +27,11 @@ fn random_u64s(len: usize) -> Vec<u64> {
 fn collatz_steps(mut n: u64) -> u64 {
     let mut steps = 0;
     while n != 1 {
-        n = if n.is_multiple_of(2) { n / 2 } else { 3 * n + 1 };
+        n = if n.is_multiple_of(2) {
+            n / 2
+        } else {
+            3 * n + 1
+        };
         steps += 1;
     }
     steps
@@ -64,6 +68,20 @@ fn basics(c: &mut Criterion) {
         b.iter_batched_ref(
             || data.clone(),
             |v| v.par_sort_unstable(),
+            BatchSize::LargeInput,
+        )
+    });
+
+    // The same rayon sort on one thread: separates the algorithm's speed
+    // from the gain of the second thread.
+    let one_thread = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("building a 1-thread pool");
+    group.bench_function("par_sort_unstable, 1M u64, rayon on 1 thread", |b| {
+        b.iter_batched_ref(
+            || data.clone(),
+            |v| one_thread.install(|| v.par_sort_unstable()),
             BatchSize::LargeInput,
         )
     });
