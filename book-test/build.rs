@@ -84,14 +84,23 @@ fn include(base: &Path, arg: &str, rustdoc: bool) -> String {
     };
     let path = base.join(file);
     println!("cargo:rerun-if-changed={}", path.display());
-    let content = fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{{{{#include {arg}}}}}: cannot read {}: {e}", path.display()));
+    let content = fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{{{{#include {arg}}}}}: cannot read {}: {e}",
+            path.display()
+        )
+    });
     let lines: Vec<&str> = content.lines().collect();
 
     // Which lines (0-based, end exclusive) the selector picks.
     let (from, to) = match selector {
         None => (0, lines.len()),
-        Some(sel) if sel.chars().next().is_some_and(|c| c.is_ascii_digit() || c == ':') => {
+        Some(sel)
+            if sel
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit() || c == ':') =>
+        {
             let mut parts = sel.splitn(2, ':');
             let a = parts.next().unwrap_or("");
             let b = parts.next();

@@ -137,7 +137,7 @@ fn tail(text: &str, n: usize) -> String {
 
 fn fmt(root: &Path) -> StepResult {
     let cargo = testrun::cargo();
-    command(root, &cargo, &["fmt", "--all", "--check"])
+    command(root, &cargo, &["fmt", "--all", "--check", "--", "--color=never"])
         .map(|_| vec![])
         .map_err(|out| {
             println!("{}", tail(&out, 40));
