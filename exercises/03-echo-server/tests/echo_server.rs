@@ -572,13 +572,23 @@ impl Client {
 
 /// Adds what became of the server task to a failure message.
 async fn explain(status: &Status, problem: String) -> String {
-    // A task that has just ended needs a moment to be recorded.
-    sleep(Duration::from_millis(100)).await;
-    let server = status
-        .lock()
-        .unwrap()
-        .clone()
-        .unwrap_or_else(|| "the server task is still running".into());
+    // A server task that has just ended is recorded by the watcher task in
+    // `start` on its next turn: give it a few turns (cheap, so a failing run
+    // stays fast), then a short real pause for a multi-step ending.
+    let recorded = || status.lock().unwrap().clone();
+    let mut ending = recorded();
+    for _ in 0..20 {
+        if ending.is_some() {
+            break;
+        }
+        tokio::task::yield_now().await;
+        ending = recorded();
+    }
+    if ending.is_none() {
+        sleep(Duration::from_millis(50)).await;
+        ending = recorded();
+    }
+    let server = ending.unwrap_or_else(|| "the server task is still running".into());
     format!("{problem}\n  server: {server}")
 }
 
