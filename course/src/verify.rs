@@ -22,6 +22,8 @@ use crate::{browser, tools};
 struct Report {
     failures: Vec<String>,
     facts: Vec<String>,
+    steps_passed: usize,
+    steps_failed: usize,
 }
 
 pub fn run() -> crate::Result<ExitCode> {
@@ -31,6 +33,8 @@ pub fn run() -> crate::Result<ExitCode> {
     let mut report = Report {
         failures: Vec::new(),
         facts: Vec::new(),
+        steps_passed: 0,
+        steps_failed: 0,
     };
 
     tools::ensure_mdbook()?;
@@ -76,16 +80,19 @@ pub fn run() -> crate::Result<ExitCode> {
         println!("  {fact}");
     }
     println!("  time: {secs:.1} s");
-    if report.failures.is_empty() {
-        println!("verify: all checks passed");
-        Ok(ExitCode::SUCCESS)
-    } else {
-        println!("verify: {} check(s) failed:", report.failures.len());
-        for failure in &report.failures {
-            println!("  - {failure}");
-        }
-        Ok(ExitCode::FAILURE)
+    for failure in &report.failures {
+        println!("  FAILED: {failure}");
     }
+    // The last line counts the steps, in the plain form CI systems read.
+    println!(
+        "verify: {} passed, {} failed",
+        report.steps_passed, report.steps_failed
+    );
+    Ok(if report.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// What a step found: facts for the summary, or what failed.
@@ -100,6 +107,7 @@ fn step(title: &str, f: impl FnOnce() -> StepResult, report: &mut Report) {
         Ok(facts) => {
             println!("    ok ({secs:.1} s)");
             report.facts.extend(facts);
+            report.steps_passed += 1;
         }
         Err(failures) => {
             println!("    FAILED ({secs:.1} s)");
@@ -107,6 +115,7 @@ fn step(title: &str, f: impl FnOnce() -> StepResult, report: &mut Report) {
                 println!("    - {f}");
             }
             report.failures.extend(failures);
+            report.steps_failed += 1;
         }
     }
 }
@@ -137,12 +146,16 @@ fn tail(text: &str, n: usize) -> String {
 
 fn fmt(root: &Path) -> StepResult {
     let cargo = testrun::cargo();
-    command(root, &cargo, &["fmt", "--all", "--check", "--", "--color=never"])
-        .map(|_| vec![])
-        .map_err(|out| {
-            println!("{}", tail(&out, 40));
-            vec!["`cargo fmt --all --check` found unformatted code (run `cargo fmt --all`)".into()]
-        })
+    command(
+        root,
+        &cargo,
+        &["fmt", "--all", "--check", "--", "--color=never"],
+    )
+    .map(|_| vec![])
+    .map_err(|out| {
+        println!("{}", tail(&out, 40));
+        vec!["`cargo fmt --all --check` found unformatted code (run `cargo fmt --all`)".into()]
+    })
 }
 
 fn clippy(root: &Path) -> StepResult {
