@@ -8,6 +8,7 @@ mod cache;
 mod exercises;
 mod git;
 mod hint;
+mod realclients;
 mod reset;
 mod status;
 mod summary;

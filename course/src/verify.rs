@@ -6,7 +6,8 @@
 //! 4. every solution passes its exercise's tests (the same test files);
 //! 5. every exercise stub compiles and *each* of its tests fails on it;
 //! 6. the book builds and every link resolves (mdBook + linkcheck2);
-//! 7. the rendered book works in headless Chromium (see `browser`).
+//! 7. real clients work with the solutions: `nc`, fdupes (see `realclients`);
+//! 8. the rendered book works in headless Chromium (see `browser`).
 //!
 //! It prints a summary and exits non-zero naming what failed.
 
@@ -17,7 +18,7 @@ use std::time::Instant;
 
 use crate::exercises::{self, Exercise};
 use crate::testrun::{self, Outcome, TestRun};
-use crate::{browser, tools};
+use crate::{browser, realclients, tools};
 
 struct Report {
     failures: Vec<String>,
@@ -65,6 +66,11 @@ pub fn run() -> crate::Result<ExitCode> {
     step(
         "Book builds with zero broken links (mdbook + linkcheck2)",
         || book_build(&root),
+        &mut report,
+    );
+    step(
+        "Real clients: nc talks to the echo server, fdupes agrees with dupfinder",
+        || realclients::check(&root),
         &mut report,
     );
     step(
