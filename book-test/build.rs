@@ -135,15 +135,46 @@ fn include(base: &Path, arg: &str, rustdoc: bool) -> String {
             out.push_str(line);
             out.push('\n');
         } else if rustdoc {
-            // rustdoc_include keeps the rest of the file as hidden lines.
-            out.push_str("# ");
-            out.push_str(line);
-            out.push('\n');
+            // rustdoc_include keeps the rest of the file as hidden lines. An
+            // out-of-line `mod name;` would not resolve once the block is
+            // compiled on its own, so its file is inlined (hidden as well).
+            match out_of_line_module(line) {
+                Some(name) => {
+                    let module = path.parent().unwrap().join(format!("{name}.rs"));
+                    println!("cargo:rerun-if-changed={}", module.display());
+                    let body = fs::read_to_string(&module).unwrap_or_else(|e| {
+                        panic!("mod {name}: cannot read {}: {e}", module.display())
+                    });
+                    out.push_str(&format!("# mod {name} {{\n"));
+                    for inner in body.lines() {
+                        if !(inner.contains("ANCHOR:") || inner.contains("ANCHOR_END:")) {
+                            out.push_str("# ");
+                            out.push_str(inner);
+                            out.push('\n');
+                        }
+                    }
+                    out.push_str("# }\n");
+                }
+                None => {
+                    out.push_str("# ");
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
         }
     }
     // mdBook does not add the final newline: the directive's own line ends it.
     out.pop();
     out
+}
+
+/// `mod name;` or `pub mod name;` (a module in its own file): its name.
+fn out_of_line_module(line: &str) -> Option<&str> {
+    let rest = line.trim().strip_prefix("pub ").unwrap_or(line.trim());
+    let name = rest.strip_prefix("mod ")?.strip_suffix(';')?;
+    name.chars()
+        .all(|c| c.is_alphanumeric() || c == '_')
+        .then_some(name)
 }
 
 fn is_anchor(line: &str, marker: &str, name: &str) -> bool {

@@ -142,8 +142,10 @@ pub fn solution(number: &str, diff: bool) -> crate::Result<ExitCode> {
 }
 
 fn show_diff(root: &Path, ex: &Exercise, solution: &Path) -> crate::Result<ExitCode> {
-    let mine = exercises::display(root, &ex.dir.join("src"));
-    let theirs = exercises::display(root, &solution.join("src"));
+    let mine_dir = ex.dir.join("src");
+    let theirs_dir = solution.join("src");
+    let mine = exercises::display(root, &mine_dir);
+    let theirs = exercises::display(root, &theirs_dir);
     println!(
         "{}",
         ui::bold(&format!(
@@ -155,28 +157,66 @@ fn show_diff(root: &Path, ex: &Exercise, solution: &Path) -> crate::Result<ExitC
     } else {
         "--color=never"
     };
-    let status = Command::new("git")
-        .current_dir(root)
-        .args([
-            "--no-pager",
-            "diff",
-            "--no-index",
-            colour,
-            "--",
-            &mine,
-            &theirs,
-        ])
-        .status()
-        .map_err(|e| format!("could not run git diff ({e}); install git"))?;
-    match status.code() {
-        Some(0) => {
-            println!("(no difference)");
-            Ok(ExitCode::SUCCESS)
+    // File by file, over the solution's files. A file only the exercise has
+    // (the given `services.rs`, `main.rs`) is one the solution shares by path.
+    let mut names = file_names(&theirs_dir);
+    names.retain(|n| n != "lib.rs");
+    names.insert(0, "lib.rs".into());
+    let mut differs = false;
+    for name in &names {
+        let a = mine_dir.join(name);
+        let b = theirs_dir.join(name);
+        let a = if a.exists() {
+            exercises::display(root, &a)
+        } else {
+            "/dev/null".into()
+        };
+        let status = Command::new("git")
+            .current_dir(root)
+            .args(["--no-pager", "diff", "--no-index", colour, "--", &a])
+            .arg(exercises::display(root, &b))
+            .status()
+            .map_err(|e| format!("could not run git diff ({e}); install git"))?;
+        match status.code() {
+            Some(0) => {}
+            // 1: they differ; no code: a pager or `| head` closed the pipe.
+            Some(1) | None => differs = true,
+            _ => return Err("git diff --no-index failed (see above)".into()),
         }
-        // 1: they differ; no code: a pager or `| head` closed the pipe.
-        Some(1) | None => Ok(ExitCode::SUCCESS),
-        _ => Err("git diff --no-index failed (see above)".into()),
     }
+    let shared: Vec<String> = file_names(&mine_dir)
+        .into_iter()
+        .filter(|n| !theirs_dir.join(n).exists())
+        .map(|n| format!("src/{n}"))
+        .collect();
+    if !differs {
+        println!("(no difference)");
+    }
+    if !shared.is_empty() {
+        println!(
+            "{}",
+            ui::dim(&format!(
+                "({} given with the exercise; the solution uses the same file)",
+                shared.join(", ")
+            ))
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The names of the `.rs` files directly in `dir`, sorted.
+fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".rs"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
 fn other_files(dir: &Path) -> Vec<String> {

@@ -1,6 +1,6 @@
 //! `dupfinder`: finds files with identical content.
 //!
-//! This file is the same in the exercise and in the solution: it parses the
+//! The solution builds this very file too (its Cargo.toml points here): it parses the
 //! arguments, draws a progress bar while the library works, and prints the
 //! report. Everything it calls lives in `src/lib.rs`.
 
