@@ -8,7 +8,7 @@ use crate::exercises;
 pub const MDBOOK_VERSION: &str = "0.5.4";
 /// The link checker for mdBook 0.5 (the original mdbook-linkcheck cannot
 /// read mdBook 0.5's render context).
-pub const LINKCHECK_VERSION: &str = "0.13";
+pub const LINKCHECK_VERSION: &str = "0.13.0";
 
 pub fn setup(maintainer: bool) -> crate::Result<ExitCode> {
     ensure_mdbook()?;
