@@ -1,8 +1,11 @@
 //! # Exercise 01: concurrent lookups with `join!`
 //!
 //! A shop's dashboard page needs a user and that user's orders, which live in
-//! two slow services. The services are simulated in `src/services.rs` (they only sleep, then
-//! return made-up data) and are already written. Your job is to call them:
+//! two slow services. The services are simulated in `src/services.rs` (they
+//! only sleep, then return made-up data) and are already written: read that
+//! file, but do not change it (the tests count on its latencies, and the
+//! reference solution uses the same file). `pub use services::*` below makes
+//! them callable by name here. Your job is to call them:
 //!
 //! 1. [`load_dashboard_sequential`]: one lookup after the other.
 //! 2. [`load_dashboard`]: both lookups at the same time, with `tokio::join!`.
@@ -23,8 +26,6 @@
 
 mod services;
 pub use services::*;
-
-use std::time::Duration;
 
 // ---------------------------------------------------------------------------
 // Your code.

@@ -1,8 +1,11 @@
 //! Measures your server: round trips per second and their latency.
 //!
 //! ```text
-//! cargo run --release -p exercise-03 --example load -- CLIENTS ROUND_TRIPS
+//! cargo run --release -p exercise-03 --features examples --example load -- CLIENTS ROUND_TRIPS
 //! ```
+//!
+//! (`-p solution-03`, without `--features examples`, measures the reference
+//! solution instead.)
 //!
 //! The server runs on one thread (a current-thread runtime), the clients on
 //! another. Each client connects, then sends a line and waits for its echo,

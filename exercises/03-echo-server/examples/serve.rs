@@ -2,9 +2,13 @@
 //! with a real client:
 //!
 //! ```text
-//! cargo run -p exercise-03 --example serve            # port 7878
-//! cargo run -p exercise-03 --example serve -- 9000    # another port
+//! cargo run -p exercise-03 --features examples --example serve           # port 7878
+//! cargo run -p exercise-03 --features examples --example serve -- 9000   # another port
 //! ```
+//!
+//! (`--features examples`: the examples are left out of `cargo test` so that
+//! a re-test after an edit links fewer binaries. With `-p solution-03` the
+//! same program runs the reference solution, no feature needed.)
 //!
 //! then, in a second terminal, `nc 127.0.0.1 7878`. Stop it with Ctrl-C.
 

@@ -23,9 +23,10 @@
 //! cargo test -p exercise-03
 //! ```
 //!
-//! and make every test pass. Try your server by hand too (see the chapter:
-//! `nc 127.0.0.1 PORT`). Stuck? `cargo course hint 03`, or read
-//! `exercises/03-echo-server/hints.md`.
+//! and make every test pass. Try your server by hand too:
+//! `cargo run -p exercise-03 --features examples --example serve` starts it
+//! on `127.0.0.1:7878`, and `nc 127.0.0.1 7878` talks to it. Stuck?
+//! `cargo course hint 03`, or read `exercises/03-echo-server/hints.md`.
 
 // ANCHOR: api
 use tokio::net::{TcpListener, TcpStream};

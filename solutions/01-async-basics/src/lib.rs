@@ -1,11 +1,13 @@
 //! # Exercise 01: concurrent lookups with `join!` (reference solution)
 //!
-//! Compare with your own version once your tests are green. The simulated
-//! services are the stub's, unchanged; only the last four functions differ.
+//! Compare with your own version once your tests are green
+//! (`cargo course solution 01 --diff`). Apart from this header and the
+//! `#[path]` below, only the bodies of the four functions differ from the stub.
 //!
 //! A shop's dashboard page needs a user and that user's orders, which live in
-//! two slow services. The services are simulated in `src/services.rs` (they only sleep, then
-//! return made-up data). The exercise calls them:
+//! two slow services, simulated in the exercise's
+//! `exercises/01-async-basics/src/services.rs` (they only sleep, then return
+//! made-up data). The exercise calls them:
 //!
 //! 1. [`load_dashboard_sequential`]: one lookup after the other.
 //! 2. [`load_dashboard`]: both lookups at the same time, with `tokio::join!`.
@@ -31,7 +33,11 @@ pub use services::*;
 // ---------------------------------------------------------------------------
 
 /// Loads the dashboard of user `id` by awaiting [`fetch_user`] first and
-/// [`fetch_orders`] after it: 300 ms + 500 ms = 800 ms.
+/// [`fetch_orders`] after it.
+///
+/// Contract: returns the user and the orders of `id` exactly as the services
+/// return them, and takes `USER_LATENCY + ORDERS_LATENCY` (800 ms): the
+/// baseline that the concurrent version beats.
 pub async fn load_dashboard_sequential(id: u32) -> Dashboard {
     // Each `.await` suspends this function until that lookup is done, so the
     // order lookup does not even start before the user has arrived.
@@ -40,7 +46,11 @@ pub async fn load_dashboard_sequential(id: u32) -> Dashboard {
     Dashboard { user, orders }
 }
 
-/// Loads the same dashboard with both lookups in flight: max(300, 500) = 500 ms.
+/// Loads the same dashboard as [`load_dashboard_sequential`], with both
+/// lookups in flight at the same time.
+///
+/// Contract: same result, but takes only the longer of the two latencies,
+/// `ORDERS_LATENCY` (500 ms). Runs in the caller's task: no spawning needed.
 pub async fn load_dashboard(id: u32) -> Dashboard {
     // `join!` polls both futures from this one task, in turn, until both are
     // ready. No thread and no spawned task is involved: while one future
@@ -51,7 +61,14 @@ pub async fn load_dashboard(id: u32) -> Dashboard {
     Dashboard { user, orders }
 }
 
-/// Loads the dashboard from the fallible services, stopping at the first error.
+/// Loads the dashboard from the fallible services [`try_fetch_user`] and
+/// [`try_fetch_orders`], both in flight at the same time.
+///
+/// Contract:
+/// - both succeed: `Ok(dashboard)` after `ORDERS_LATENCY` (500 ms);
+/// - one fails: that error, returned as soon as it happens, without waiting
+///   for the other lookup. For [`MISSING_USER`] that is
+///   `Err(ShopError::UserNotFound(0))` after `USER_LATENCY` (300 ms), not 500 ms.
 pub async fn try_load_dashboard(id: u32) -> Result<Dashboard, ShopError> {
     // `try_join!` is `join!` that stops early: as soon as one future returns
     // `Err`, it returns that error and drops the other futures, which cancels
@@ -62,7 +79,17 @@ pub async fn try_load_dashboard(id: u32) -> Result<Dashboard, ShopError> {
     Ok(Dashboard { user, orders })
 }
 
-/// Looks up every price at the same time; answers in input order.
+/// Looks up the price of every product in `product_ids`, all at the same time.
+///
+/// Contract:
+/// - returns one price per id, in the same order as `product_ids` (not in the
+///   order the answers arrive); duplicates are looked up twice;
+/// - takes as long as the slowest single lookup, the largest
+///   [`price_latency`] among the ids (at most 500 ms, however many ids);
+/// - an empty slice gives an empty `Vec` at once.
+///
+/// `fetch_price` never panics; if a lookup task failed anyway, this function
+/// may panic.
 pub async fn fetch_prices(product_ids: &[u32]) -> Vec<u64> {
     // `join!` needs the number of futures at compile time; here it is only
     // known at run time, so each lookup becomes its own task. A spawned task

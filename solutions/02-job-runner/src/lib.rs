@@ -23,7 +23,6 @@ use std::pin::Pin;
 
 use tokio::task::{self, JoinError, JoinSet};
 
-// ANCHOR: job
 /// One unit of work for [`run_jobs`]. `T` is the value the job produces.
 pub enum Job<T> {
     /// Async work (timers, I/O). It is polled on the runtime's worker threads,
@@ -45,7 +44,6 @@ impl<T> Job<T> {
         Job::Blocking(Box::new(work))
     }
 }
-// ANCHOR_END: job
 
 /// Why one job produced no value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,7 +86,6 @@ impl fmt::Display for RunError {
 
 impl std::error::Error for RunError {}
 
-// ANCHOR: run_jobs
 /// Runs `jobs` concurrently, at most `limit` at a time, and returns one
 /// result per job, in submission order: `result[i]` belongs to `jobs[i]`.
 ///
@@ -121,7 +118,9 @@ where
     let mut results: Vec<Option<Result<T, JobError>>> = jobs.iter().map(|_| None).collect();
     // Tasks finish out of order; their task id tells us whose result it is.
     // The id also comes with a `JoinError`, so a panicking job is placed too.
-    let mut slot_of: HashMap<task::Id, usize> = HashMap::with_capacity(limit);
+    // At most `limit` entries, but `limit` may be huge (`usize::MAX` for "no
+    // limit"): size the map by the jobs, or `with_capacity` would panic.
+    let mut slot_of: HashMap<task::Id, usize> = HashMap::with_capacity(limit.min(jobs.len()));
     // Owned by this future: dropping the future drops the set, which aborts
     // every task still in it.
     let mut running = JoinSet::new();
@@ -162,9 +161,7 @@ where
         .map(|result| result.expect("the loop joins every job before it ends"))
         .collect())
 }
-// ANCHOR_END: run_jobs
 
-// ANCHOR: job_error
 /// Turns the error of a task that did not return a value into a [`JobError`].
 fn job_error(error: JoinError) -> JobError {
     // A `JoinError` is either a panic (with its payload) or a cancellation.
@@ -174,9 +171,10 @@ fn job_error(error: JoinError) -> JobError {
     }
 }
 
-/// The text of a panic. `panic!("literal")` carries a `&'static str`;
-/// `panic!("{}", x)` carries a formatted `String`; `std::panic::panic_any`
-/// can carry anything.
+/// The text of a panic. `panic!("literal")` carries a `&'static str` (so
+/// does `panic!("{}", 7)`: the compiler folds literal arguments in);
+/// `panic!("{x}")` with a run-time `x` carries a formatted `String`;
+/// `std::panic::panic_any` can carry anything.
 fn panic_message(payload: Box<dyn Any + Send>) -> String {
     match payload.downcast::<String>() {
         Ok(message) => *message,
@@ -186,4 +184,3 @@ fn panic_message(payload: Box<dyn Any + Send>) -> String {
         },
     }
 }
-// ANCHOR_END: job_error

@@ -18,10 +18,13 @@ pub const DEFAULT_MAX_LINE: usize = 1024;
 pub struct Config {
     /// The longest line accepted, in bytes, not counting its `\n` or `\r\n`.
     ///
-    /// A longer line is answered with `ERR line too long (max N bytes)` once
-    /// `max_line + 2` bytes of it (room for the text and a `\r\n`) have
-    /// arrived without a `\n`; the rest of that line is read and thrown away,
-    /// and the connection goes on with the next line.
+    /// A longer line is answered with `ERR line too long (max N bytes)` (N is
+    /// this value) without waiting for its end: at the latest once
+    /// `max_line + 2` bytes of it have arrived (room for the text and a
+    /// `\r\n`) and none of them is a `\n`. The rest of that line, up to and
+    /// including its `\n`, is then read and thrown away, and the connection
+    /// goes on with the next line. The server never holds more than about
+    /// `max_line` bytes of a line in memory, however long the line is.
     pub max_line: usize,
 }
 
@@ -37,9 +40,29 @@ impl Default for Config {
 /// Serves the line protocol on every connection `listener` accepts, each
 /// connection in its own task, until accepting fails.
 ///
+/// The caller binds the listener (the tests use `127.0.0.1:0`); `serve` never
+/// binds by itself.
+///
+/// Per connection:
+/// - Each line ends with `\n`; a `\r` just before it is part of the ending, not
+///   of the line. Each line gets exactly one reply line, ending in `\n`, in the
+///   order the lines were sent. Several lines in one packet and one line split
+///   over many packets both work.
+/// - Replies: see the table in the crate documentation. `/upper` and
+///   `/reverse` transform everything after the first space (nothing if there
+///   is none). `/count` replies with the number of lines received on this
+///   connection so far, this one included, whatever their replies were.
+/// - A line that is not valid UTF-8 gets `ERR invalid UTF-8`; the connection
+///   stays open.
+/// - When the client closes its side, an unfinished last line (no `\n`) is
+///   dropped without a reply and the server closes the connection.
+/// - A client that misbehaves or disappears affects only its own connection.
+///
 /// # Errors
 ///
-/// Returns the first error of `accept` that is not about a single connection.
+/// Runs forever unless accepting a connection fails with an error that is not
+/// about that one connection (an aborted or reset connection is skipped);
+/// then it returns that error.
 pub async fn serve(listener: TcpListener, config: Config) -> io::Result<()> {
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -49,7 +72,7 @@ pub async fn serve(listener: TcpListener, config: Config) -> io::Result<()> {
             Err(e) if is_per_connection(&e) => continue,
             // Anything else (for example "too many open files") ends the
             // server; a production server would log it, wait a moment and
-            // retry instead (chapter 07 has the timers for that).
+            // retry instead (chapter 7 has the timers for that).
             Err(e) => return Err(e),
         };
         // One task per connection: while this client is silent, the loop is
@@ -65,7 +88,7 @@ pub async fn serve(listener: TcpListener, config: Config) -> io::Result<()> {
 }
 
 /// Errors of `accept` that concern one connection, not the listener (the
-/// same list hyper and axum use).
+/// same list as axum's `serve` and hyper 0.14's server).
 fn is_per_connection(e: &io::Error) -> bool {
     matches!(
         e.kind(),
@@ -81,8 +104,10 @@ async fn handle_connection(mut stream: TcpStream, config: Config) -> io::Result<
     // `into_split` when reading and writing happen in different tasks.)
     let (reader, mut writer) = stream.split();
     let mut reader = BufReader::new(reader);
-    // Allocated once, reused for every line, never longer than the cap.
-    let mut line = Vec::with_capacity(config.max_line + 2);
+    // Reused for every line; `read_line_capped` never lets it grow past the
+    // cap. Not reserved up front: `max_line` may be huge (a "no limit"
+    // setting), and reserving that much would panic or abort the process.
+    let mut line = Vec::new();
     let mut handled: u64 = 0;
 
     loop {
@@ -140,7 +165,8 @@ where
 {
     // `take` stops `read_until` after `limit` bytes even without a `\n`.
     // The bytes after that stay in `reader`'s buffer for the next call.
-    let limit = max_line as u64 + 2;
+    // Saturating: `max_line` near `usize::MAX` means "no limit", not a panic.
+    let limit = (max_line as u64).saturating_add(2);
     let n = reader.take(limit).read_until(b'\n', line).await?;
 
     if line.last() == Some(&b'\n') {
