@@ -4,9 +4,10 @@
 #
 #   solutions/05-dupfinder/compare-fdupes.sh [WORKDIR]
 #
-# Needs: fdupes, python3 (to generate the tree), cargo; hyperfine if present
-# (else bash's `time`). WORKDIR defaults to /tmp/dupfinder-vs-fdupes; the tree
-# (about 5,600 files, ~330 MB) is generated there once and reused.
+# Needs: fdupes, python3 (to generate the tree), cargo; hyperfine and jq if
+# present (else one run each, timed with `date` and `bc`). WORKDIR defaults to
+# /tmp/dupfinder-vs-fdupes; the tree (5,839 file names, 398 MiB) is generated
+# there once and reused.
 # COLD=1 evicts the tree's file contents from the page cache before every
 # timed run (fdatasync + posix_fadvise DONTNEED on each file: no root needed,
 # other files untouched; directory metadata stays cached). RUNS=n sets the
@@ -149,7 +150,7 @@ else
 fi
 
 threads=$(nproc)
-if command -v hyperfine >/dev/null; then
+if command -v hyperfine >/dev/null && command -v jq >/dev/null; then
     hyperfine --warmup 1 --runs "$runs" --ignore-failure --prepare "$prepare" \
         --export-json "$work/times.json" \
         -n fdupes "fdupes -r -n -q $tree" \

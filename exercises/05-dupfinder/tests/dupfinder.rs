@@ -5,7 +5,9 @@
 //! the `dupfinder` program, and compares the result exactly. Each body runs
 //! under a watchdog: code that hangs fails after 10 s with a message.
 
+use std::ffi::OsStr;
 use std::fs::{self, File};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -15,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use exercise_05::{
     Candidates, Group, Options, PREFIX_LEN, Progress, Report, confirm, find_duplicates, scan,
+    write_json_lines, write_text,
 };
 use testkit::{LIMIT, within};
 
@@ -493,6 +496,42 @@ fn a_file_that_changes_size_before_hashing_is_not_grouped() {
 }
 
 #[test]
+fn a_small_file_that_grows_before_hashing_is_not_grouped() {
+    within(LIMIT, "scan, then confirm after a small file grew", || {
+        let dir = tempdir();
+        let root = dir.path();
+        for rel in ["a", "b", "c"] {
+            put(root, rel, &content(100, 33));
+        }
+        let progress = Progress::default();
+        let candidates = scan(&[root.to_path_buf()], &defaults(), &progress);
+
+        // b keeps its 100 bytes and gains one more. Its first 100 bytes still
+        // match a and c, so only a size check can tell it apart; and a file
+        // this small never reaches the full-hash pass.
+        let mut grown = content(100, 33);
+        grown.push(0);
+        fs::write(root.join("b"), grown).unwrap();
+        let report = confirm(candidates, &progress);
+
+        assert_eq!(
+            report.groups,
+            vec![group(root, 100, &["a", "c"])],
+            "b grew from 100 to 101 bytes after the scan: expected only the group of \
+             a and c. Files of at most PREFIX_LEN bytes are read whole by the first \
+             pass, so that pass must check their size too (reading just `size` bytes \
+             cannot notice that a file grew)"
+        );
+        assert_eq!(
+            error_paths(&report),
+            vec![root.join("b")],
+            "expected one error for b, whose size changed; got {:?}",
+            report.errors
+        );
+    });
+}
+
+#[test]
 fn progress_counters_reach_their_totals() {
     within(LIMIT, "scan and confirm, updating a Progress", || {
         let dir = tempdir();
@@ -532,6 +571,67 @@ fn progress_counters_reach_their_totals() {
             read >= 30_000,
             "bytes_read should count the bytes read while hashing; x1, x2 and x3 had \
              to be read in full (30,000 bytes), but bytes_read is {read}"
+        );
+    });
+}
+
+// ------------------------------------------------------- the library: output
+
+/// A group with a file name that is not UTF-8: `caf\xe9.jpg`, the Latin-1
+/// spelling of "café" that old cameras and archives still produce.
+fn group_with_a_latin1_name() -> Vec<Group> {
+    vec![Group {
+        size: 5,
+        paths: vec![
+            PathBuf::from("/photos/cafe.jpg"),
+            PathBuf::from(OsStr::from_bytes(b"/photos/caf\xe9.jpg")),
+        ],
+    }]
+}
+
+#[test]
+fn write_text_writes_names_that_are_not_utf8_byte_for_byte() {
+    within(LIMIT, "write_text to return", || {
+        let mut out = Vec::new();
+        write_text(&group_with_a_latin1_name(), &mut out).expect("write_text into a Vec");
+        // Compared as escaped text (\n, \xe9), so that a failure is readable.
+        assert_eq!(
+            out.escape_ascii().to_string(),
+            b"/photos/cafe.jpg\n/photos/caf\xe9.jpg\n\n"
+                .escape_ascii()
+                .to_string(),
+            "expected both paths, one per line, then an empty line. The second name \
+             holds the byte 0xE9, which is not UTF-8: write_text must write a path's \
+             bytes unchanged (`as_os_str().as_bytes()`), not a lossy copy such as \
+             `display()` gives (\\xef\\xbf\\xbd, U+FFFD), or the printed name names \
+             no file"
+        );
+    });
+}
+
+#[test]
+fn write_json_lines_replaces_bytes_that_are_not_utf8() {
+    within(LIMIT, "write_json_lines to return", || {
+        let mut out = Vec::new();
+        write_json_lines(&group_with_a_latin1_name(), &mut out)
+            .expect("write_json_lines into a Vec");
+        let text = String::from_utf8(out).expect("JSON output must be UTF-8");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "expected one line for one group; got {text:?}"
+        );
+        let value: serde_json::Value = serde_json::from_str(lines[0])
+            .unwrap_or_else(|e| panic!("the line must be a JSON object: {e}: {:?}", lines[0]));
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "size": 5,
+                "paths": ["/photos/cafe.jpg", "/photos/caf\u{FFFD}.jpg"],
+            }),
+            "a JSON string must be Unicode: the byte 0xE9 that is not UTF-8 becomes \
+             U+FFFD (`to_string_lossy`)"
         );
     });
 }
