@@ -47,6 +47,16 @@ pub fn run() -> crate::Result<ExitCode> {
     }
 }
 
+/// Prints the last lines a failed command wrote to stderr; the failure to report.
+fn failed_with_output(out: &std::process::Output, failure: &str) -> Vec<String> {
+    let text = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = text.lines().collect();
+    for line in &lines[lines.len().saturating_sub(15)..] {
+        println!("  {line}");
+    }
+    vec![failure.to_owned()]
+}
+
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
@@ -89,14 +99,10 @@ pub fn check(root: &Path) -> Outcome {
         .output()
         .map_err(|e| vec![format!("could not run mdbook build: {e}")])?;
     if !out.status.success() {
-        let text = String::from_utf8_lossy(&out.stderr);
-        let lines: Vec<&str> = text.lines().collect();
-        for line in &lines[lines.len().saturating_sub(15)..] {
-            println!("  {line}");
-        }
-        return Err(vec![
-            "browser check: mdbook build failed (see above)".into(),
-        ]);
+        return Err(failed_with_output(
+            &out,
+            "browser check: mdbook build failed (see above)",
+        ));
     }
     let html = [root.join("book").join("html"), root.join("book")]
         .into_iter()
@@ -114,14 +120,10 @@ pub fn check(root: &Path) -> Outcome {
             .output()
             .map_err(|e| vec![format!("could not run npm ci: {e}")])?;
         if !out.status.success() {
-            let text = String::from_utf8_lossy(&out.stderr);
-            let lines: Vec<&str> = text.lines().collect();
-            for line in &lines[lines.len().saturating_sub(15)..] {
-                println!("  {line}");
-            }
-            return Err(vec![
-                "browser check: `npm ci` in browser-test/ failed (see above)".into(),
-            ]);
+            return Err(failed_with_output(
+                &out,
+                "browser check: `npm ci` in browser-test/ failed (see above)",
+            ));
         }
     }
 
