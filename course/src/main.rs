@@ -5,10 +5,13 @@
 
 mod browser;
 mod cache;
+mod checks;
+mod contract;
 mod exercises;
 mod git;
 mod hint;
-mod realclients;
+mod includes;
+mod meta;
 mod reset;
 mod status;
 mod summary;
@@ -17,6 +20,7 @@ mod tools;
 mod ui;
 mod verify;
 mod watch;
+mod wrong;
 
 use std::process::ExitCode;
 
@@ -100,7 +104,20 @@ enum Command {
         diff: bool,
     },
     /// Prove the whole course holds: book blocks, stubs red, solutions green, lints, links, browser.
-    Verify,
+    ///
+    /// With a chapter number, checks that chapter only (its lints, book
+    /// blocks, contract, solution, stub, wrong solutions and checks): the
+    /// quick answer while writing a chapter.
+    Verify {
+        /// Only this chapter, e.g. 03.
+        number: Option<String>,
+    },
+    /// The Debian packages the chapters' checks need, one per line (for CI).
+    Needs {
+        /// Only those whose programs are not on PATH.
+        #[arg(long)]
+        missing: bool,
+    },
     /// Build the book and check it in headless Chromium (pages, search, play buttons).
     ///
     /// Serves book/html on 127.0.0.1 and drives /usr/bin/chromium through
@@ -120,7 +137,8 @@ fn main() -> ExitCode {
         Command::Watch { number } => watch::run(number),
         Command::Reset { number, yes } => reset::reset(&number, yes),
         Command::Solution { number, diff } => reset::solution(&number, diff),
-        Command::Verify => verify::run(),
+        Command::Verify { number } => verify::run(number),
+        Command::Needs { missing } => checks::needs(missing),
         Command::BrowserCheck => browser::run(),
     };
     match result {

@@ -3,22 +3,31 @@
 //! 1. formatting (`cargo fmt --check`);
 //! 2. clippy with `-D warnings` on solutions, tooling and the book tests;
 //! 3. every ```` ```rust ```` block of the book compiles and runs (skeptic);
-//! 4. every solution passes its exercise's tests (the same test files);
-//! 5. every exercise stub compiles and *each* of its tests fails on it;
-//! 6. the book builds and every link resolves (mdBook + linkcheck2);
-//! 7. real clients work with the solutions: `nc`, fdupes (see `realclients`);
-//! 8. the rendered book works in headless Chromium (see `browser`).
+//! 4. one contract: stub and solution declare the same public items, and the
+//!    book includes no file a learner edits (see `contract`, `includes`);
+//! 5. every solution passes its exercise's tests (the same test files);
+//! 6. every exercise stub compiles and *each* of its tests fails on it;
+//! 7. every wrong solution declared beside a solution fails the tests it
+//!    names (see `wrong`);
+//! 8. the book builds and every link resolves (mdBook + linkcheck2);
+//! 9. the chapters' own checks: real clients, Miri, valgrind ... (`checks`);
+//! 10. the rendered book works in headless Chromium (see `browser`).
+//!
+//! `cargo course verify NN` runs the chapter's share of each step (its
+//! formatting and lints, book blocks, contract, solution, stub, wrong
+//! solutions and checks) and skips the whole-book steps.
 //!
 //! It prints a summary and exits non-zero naming what failed.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 use crate::exercises::{self, Exercise};
+use crate::meta::{self, Declared};
 use crate::testrun::{self, Outcome, TestRun};
-use crate::{browser, realclients, tools};
+use crate::{browser, checks, contract, includes, tools, wrong};
 
 struct Report {
     failures: Vec<String>,
@@ -27,10 +36,19 @@ struct Report {
     steps_failed: usize,
 }
 
-pub fn run() -> crate::Result<ExitCode> {
+pub fn run(only: Option<String>) -> crate::Result<ExitCode> {
     let started = Instant::now();
     let root = exercises::root();
-    let all = exercises::all(&root);
+    let (all, chapter) = match &only {
+        Some(name) => {
+            let ex = exercises::find(&root, name)?;
+            let number = ex.number.clone();
+            (vec![ex], Some(number))
+        }
+        None => (exercises::all(&root), None),
+    };
+    let declared = meta::read(&root)?;
+    wrong::restore_leftovers(&root)?;
     let mut report = Report {
         failures: Vec::new(),
         facts: Vec::new(),
@@ -38,18 +56,29 @@ pub fn run() -> crate::Result<ExitCode> {
         steps_failed: 0,
     };
 
-    tools::ensure_mdbook()?;
-    tools::ensure_linkcheck()?;
+    if chapter.is_none() {
+        tools::ensure_mdbook()?;
+        tools::ensure_linkcheck()?;
+    }
 
-    step("Formatting (cargo fmt --check)", || fmt(&root), &mut report);
+    step(
+        "Formatting (cargo fmt --check)",
+        || fmt(&root, &all, chapter.is_some()),
+        &mut report,
+    );
     step(
         "Lints (clippy -D warnings on solutions, tooling, book tests)",
-        || clippy(&root),
+        || clippy(&root, &all, chapter.is_some()),
         &mut report,
     );
     step(
         "Book code blocks compile and run (skeptic)",
-        || book_blocks(&root),
+        || book_blocks(&root, chapter.as_deref()),
+        &mut report,
+    );
+    step(
+        "One contract: stub and solution agree, the book includes no learner file",
+        || contracts(&root, &all, chapter.as_deref()),
         &mut report,
     );
     let mut solution_tests = Vec::new();
@@ -64,24 +93,36 @@ pub fn run() -> crate::Result<ExitCode> {
         &mut report,
     );
     step(
-        "Book builds with zero broken links (mdbook + linkcheck2)",
-        || book_build(&root),
+        "Wrong solutions fail the tests that should catch them",
+        || wrong_solutions(&root, &all, &declared),
         &mut report,
     );
+    if chapter.is_none() {
+        step(
+            "Book builds with zero broken links (mdbook + linkcheck2)",
+            || book_build(&root),
+            &mut report,
+        );
+    }
     step(
-        "Real clients: nc talks to the echo server, fdupes agrees with dupfinder",
-        || realclients::check(&root),
+        "Chapter checks (real clients and tools declared beside the solutions)",
+        || chapter_checks(&root, &all, &declared),
         &mut report,
     );
-    step(
-        "Book in headless Chromium (pages, search, play buttons, exercise sections)",
-        || browser::check(&root),
-        &mut report,
-    );
+    if chapter.is_none() {
+        step(
+            "Book in headless Chromium (pages, search, play buttons, exercise sections)",
+            || browser::check(&root),
+            &mut report,
+        );
+    }
 
     let secs = started.elapsed().as_secs_f64();
     println!();
-    println!("Summary");
+    match &chapter {
+        Some(n) => println!("Summary (chapter {n} only; the full run is `cargo course verify`)"),
+        None => println!("Summary"),
+    }
     for fact in &report.facts {
         println!("  {fact}");
     }
@@ -150,32 +191,41 @@ fn tail(text: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-fn fmt(root: &Path) -> StepResult {
+fn fmt(root: &Path, all: &[Exercise], one_chapter: bool) -> StepResult {
     let cargo = testrun::cargo();
-    command(
-        root,
-        &cargo,
-        &["fmt", "--all", "--check", "--", "--color=never"],
-    )
-    .map(|_| vec![])
-    .map_err(|out| {
+    let mut args = vec!["fmt".to_owned()];
+    if one_chapter {
+        for ex in all {
+            args.extend([
+                "-p".to_owned(),
+                ex.package(),
+                "-p".to_owned(),
+                ex.solution_package(),
+            ]);
+        }
+    } else {
+        args.push("--all".into());
+    }
+    args.extend(["--check", "--", "--color=never"].map(String::from));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    command(root, &cargo, &args).map(|_| vec![]).map_err(|out| {
         println!("{}", tail(&out, 40));
-        vec!["`cargo fmt --all --check` found unformatted code (run `cargo fmt --all`)".into()]
+        vec!["`cargo fmt --check` found unformatted code (run `cargo fmt --all`)".into()]
     })
 }
 
-fn clippy(root: &Path) -> StepResult {
+fn clippy(root: &Path, all: &[Exercise], one_chapter: bool) -> StepResult {
     let cargo = testrun::cargo();
-    let args = [
-        "clippy",
-        "--workspace",
-        "--exclude",
-        "exercise-*",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ];
+    let mut args = vec!["clippy".to_owned()];
+    if one_chapter {
+        for ex in all {
+            args.extend(["-p".to_owned(), ex.solution_package()]);
+        }
+    } else {
+        args.extend(["--workspace", "--exclude", "exercise-*"].map(String::from));
+    }
+    args.extend(["--all-targets", "--", "-D", "warnings"].map(String::from));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     command(root, &cargo, &args).map(|_| vec![]).map_err(|out| {
         println!("{}", tail(&out, 60));
         vec!["clippy reported warnings in solutions or tooling (see above)".into()]
@@ -205,16 +255,121 @@ fn report_failed_tests(run: &TestRun, what: &str) -> Vec<String> {
     }
 }
 
-fn book_blocks(root: &Path) -> StepResult {
-    let run =
-        testrun::cargo_test(root, &["-p", "book-test", "--no-fail-fast"]).map_err(|e| vec![e])?;
+fn book_blocks(root: &Path, chapter: Option<&str>) -> StepResult {
+    // skeptic names each block's test after its file: `ch03_echo_server_…`.
+    let filter = chapter.map(|n| format!("ch{n}_"));
+    let mut args = vec!["-p", "book-test", "--no-fail-fast"];
+    if let Some(f) = &filter {
+        args.extend(["--", f.as_str()]);
+    }
+    let run = testrun::cargo_test(root, &args).map_err(|e| vec![e])?;
     let blocks = run.count(Outcome::Passed);
     if run.success && blocks > 0 {
         Ok(vec![format!("book: {blocks} code blocks compiled and ran")])
+    } else if run.success && chapter.is_some() {
+        Ok(vec!["book: this chapter has no rust block".into()])
     } else if run.success {
         Err(vec!["book: no code block was tested".into()])
     } else {
         Err(report_failed_tests(&run, "book block"))
+    }
+}
+
+fn contracts(root: &Path, all: &[Exercise], chapter: Option<&str>) -> StepResult {
+    let mut failures = Vec::new();
+    let mut items = 0;
+    for ex in all {
+        let Some(solution_dir) = &ex.solution_dir else {
+            continue;
+        };
+        match contract::compare(&ex.dir.join("src"), &solution_dir.join("src")) {
+            Ok(n) => items += n,
+            Err(problems) => failures.extend(
+                problems
+                    .into_iter()
+                    .map(|p| format!("{} contract: {p}", ex.package())),
+            ),
+        }
+    }
+    failures.extend(includes::learner_files_included(root, chapter));
+    if failures.is_empty() {
+        Ok(vec![format!(
+            "contracts: {items} public items agree between {} stubs and solutions; the book includes no learner file",
+            all.len()
+        )])
+    } else {
+        Err(failures)
+    }
+}
+
+fn wrong_solutions(
+    root: &Path,
+    all: &[Exercise],
+    declared: &BTreeMap<String, Declared>,
+) -> StepResult {
+    let mut failures = Vec::new();
+    let mut proven = 0;
+    for ex in all {
+        let Some(dir) = &ex.solution_dir else {
+            continue;
+        };
+        let wrongs = declared
+            .get(&ex.solution_package())
+            .map(|d| d.course.wrong.as_slice())
+            .unwrap_or_default();
+        if wrongs.is_empty() {
+            failures.push(format!(
+                "{}: no wrong solution is declared (see CONTRIBUTING.md)",
+                ex.solution_package()
+            ));
+        }
+        for w in wrongs {
+            match wrong::prove(root, ex, dir, w) {
+                Ok(line) => {
+                    println!("    {line}");
+                    proven += 1;
+                }
+                Err(e) => failures.push(e),
+            }
+        }
+    }
+    if failures.is_empty() {
+        Ok(vec![format!(
+            "wrong solutions: {proven} caught by the tests they name"
+        )])
+    } else {
+        Err(failures)
+    }
+}
+
+fn chapter_checks(
+    root: &Path,
+    all: &[Exercise],
+    declared: &BTreeMap<String, Declared>,
+) -> StepResult {
+    let mut facts = Vec::new();
+    let mut failures = Vec::new();
+    for ex in all {
+        let Some(dir) = &ex.solution_dir else {
+            continue;
+        };
+        let Some(d) = declared.get(&ex.solution_package()) else {
+            continue;
+        };
+        for check in &d.course.check {
+            match checks::run(root, ex, dir, check) {
+                Ok(line) => facts.push(line),
+                Err(e) => failures.push(e),
+            }
+        }
+    }
+    if failures.is_empty() {
+        if facts.is_empty() {
+            facts.push("checks: none declared".into());
+        }
+        Ok(facts)
+    } else {
+        Err(failures)
     }
 }
 
