@@ -7,7 +7,8 @@
 //! What counts: public functions (signature and docs), public structs (docs,
 //! generics and public fields), enums, traits (without default bodies),
 //! type aliases, constants, statics, `pub use`, public inline modules, and
-//! the public methods and constants of inherent `impl` blocks.
+//! the public methods and constants of inherent `impl` blocks. An item
+//! marked `#[doc(hidden)]` is not part of the contract.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -74,6 +75,27 @@ fn is_pub(vis: &Visibility) -> bool {
     matches!(vis, Visibility::Public(_))
 }
 
+/// `#[doc(hidden)]` marks a public item that is not part of the exercise
+/// (e.g. a serial baseline the solution's benchmarks call).
+fn hidden(item: &Item) -> bool {
+    let attrs = match item {
+        Item::Fn(i) => &i.attrs,
+        Item::Struct(i) => &i.attrs,
+        Item::Enum(i) => &i.attrs,
+        Item::Trait(i) => &i.attrs,
+        Item::Type(i) => &i.attrs,
+        Item::Const(i) => &i.attrs,
+        Item::Static(i) => &i.attrs,
+        Item::Mod(i) => &i.attrs,
+        _ => return false,
+    };
+    attrs.iter().any(|a| {
+        a.path().is_ident("doc")
+            && a.parse_args::<syn::Ident>()
+                .is_ok_and(|ident| ident == "hidden")
+    })
+}
+
 /// Doc comments and derives are part of the contract; lint settings
 /// (`#[allow]`) and the like are not.
 fn contract_attrs(attrs: &[Attribute]) -> Vec<Attribute> {
@@ -89,7 +111,7 @@ fn text(tokens: impl ToTokens) -> String {
 }
 
 fn collect(items: &[Item], prefix: &str, out: &mut BTreeMap<String, String>) {
-    for item in items {
+    for item in items.iter().filter(|i| !hidden(i)) {
         match item {
             Item::Fn(f) if is_pub(&f.vis) => {
                 let attrs = contract_attrs(&f.attrs);
@@ -289,6 +311,16 @@ fn other_helper() {}
         assert_eq!(found.len(), 2, "{found:#?}");
         assert!(found[0].contains("`Counter::new`"), "{}", found[0]);
         assert!(found[1].contains("`fn add`"), "{}", found[1]);
+    }
+
+    #[test]
+    fn a_hidden_item_is_not_part_of_the_contract() {
+        let solution = format!("{STUB}\n#[doc(hidden)]\npub fn serial_baseline() {{}}\n");
+        let (a, b) = (
+            public_items(STUB).unwrap(),
+            public_items(&solution).unwrap(),
+        );
+        assert_eq!(differences("lib.rs", &a, &b), Vec::<String>::new());
     }
 
     #[test]
