@@ -20,11 +20,17 @@ backup=$(mktemp -d)
 cp -a "$ex/src" "$backup/"
 trap 'rm -rf "$ex/src" && cp -a "$backup/src" "$ex/" && rm -rf "$backup"' EXIT
 
+edits=0
 measure() { # label
   local label=$1 times=() start
   cargo test -q -p "exercise-$nn" >/dev/null 2>&1 || true # warm up
+  if cargo test -q -p "exercise-$nn" 2>&1 | grep -q '^error'; then
+    echo "$label: exercise-$nn does not compile; nothing to measure" >&2
+    return 1
+  fi
   for i in $(seq "$runs"); do
-    echo "const _EDIT_$i: u32 = $i;" >>"$ex/src/lib.rs"
+    edits=$((edits + 1))
+    echo "const _EDIT_$edits: u32 = $edits;" >>"$ex/src/lib.rs"
     start=$EPOCHREALTIME
     cargo test -q -p "exercise-$nn" >/dev/null 2>&1 || true
     times+=("$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')")
