@@ -48,6 +48,9 @@ pub fn run(only: Option<String>) -> crate::Result<ExitCode> {
         None => (exercises::all(&root), None),
     };
     let declared = meta::read(&root)?;
+    // Wrong solutions patch the solutions in place: two verifies at once in
+    // one checkout would see each other's patches.
+    let _lock = wrong::Lock::take(&root)?;
     wrong::restore_leftovers(&root)?;
     let mut report = Report {
         failures: Vec::new(),

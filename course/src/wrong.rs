@@ -22,6 +22,10 @@ fn saved_dir(root: &Path) -> PathBuf {
 
 /// Puts back any solution file that an interrupted run left patched.
 pub fn restore_leftovers(root: &Path) -> crate::Result<()> {
+    restore(root, true)
+}
+
+fn restore(root: &Path, leftovers: bool) -> crate::Result<()> {
     let saved = saved_dir(root);
     if !saved.is_dir() {
         return Ok(());
@@ -30,10 +34,12 @@ pub fn restore_leftovers(root: &Path) -> crate::Result<()> {
         let rel = file.strip_prefix(&saved).expect("under saved");
         let original = root.join(rel);
         fs::copy(&file, &original).map_err(|e| format!("restoring {}: {e}", original.display()))?;
-        println!(
-            "    restored {} (a previous verify was interrupted)",
-            rel.display()
-        );
+        if leftovers {
+            println!(
+                "    restored {} (a previous verify was interrupted)",
+                rel.display()
+            );
+        }
     }
     fs::remove_dir_all(&saved).map_err(|e| format!("removing {}: {e}", saved.display()))
 }
@@ -51,6 +57,57 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
         }
     }
     found
+}
+
+/// One verify at a time per checkout: a lock file holding the owner's PID,
+/// removed on drop. A lock whose process is gone is taken over.
+pub struct Lock(PathBuf);
+
+impl Lock {
+    pub fn take(root: &Path) -> crate::Result<Lock> {
+        let path = exercises::target_dir(root).join("course/verify.lock");
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        }
+        let mut said = false;
+        loop {
+            match fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut file) => {
+                    use std::io::Write;
+                    let _ = write!(file, "{}", std::process::id());
+                    return Ok(Lock(path));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let owner = fs::read_to_string(&path).unwrap_or_default();
+                    let alive =
+                        !owner.trim().is_empty() && Path::new("/proc").join(owner.trim()).exists();
+                    if !alive {
+                        let _ = fs::remove_file(&path);
+                        continue;
+                    }
+                    if !said {
+                        println!(
+                            "waiting for another verify in this checkout (pid {}) to finish...",
+                            owner.trim()
+                        );
+                        said = true;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(500));
+                }
+                Err(e) => return Err(format!("creating {}: {e}", path.display())),
+            }
+        }
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
 }
 
 /// The files a unified diff changes, from its `+++ b/<path>` lines.
@@ -124,7 +181,7 @@ pub fn prove(
         )),
         Ok(_) => run_named(root, ex, wrong, &label),
     };
-    restore_leftovers(root).map_err(|e| format!("{label}: {e}"))?;
+    restore(root, false).map_err(|e| format!("{label}: {e}"))?;
     result
 }
 
