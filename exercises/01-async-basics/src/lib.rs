@@ -31,7 +31,6 @@ pub use services::*;
 // Your code.
 // ---------------------------------------------------------------------------
 
-// ANCHOR: todo
 /// Loads the dashboard of user `id` by awaiting [`fetch_user`] first and
 /// [`fetch_orders`] after it.
 ///
@@ -82,4 +81,3 @@ pub async fn fetch_prices(product_ids: &[u32]) -> Vec<u64> {
     // the prices in input order.
     todo!("fetch_prices: start all the lookups, then collect them in order")
 }
-// ANCHOR_END: todo

@@ -28,7 +28,6 @@ use std::pin::Pin;
 
 use tokio::task::JoinError;
 
-// ANCHOR: job
 /// One unit of work for [`run_jobs`]. `T` is the value the job produces.
 pub enum Job<T> {
     /// Async work (timers, I/O). It is polled on the runtime's worker threads,
@@ -50,9 +49,7 @@ impl<T> Job<T> {
         Job::Blocking(Box::new(work))
     }
 }
-// ANCHOR_END: job
 
-// ANCHOR: errors
 /// Why one job produced no value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobError {
@@ -72,7 +69,6 @@ pub enum RunError {
     /// `limit` was 0: no job could ever start.
     ZeroLimit,
 }
-// ANCHOR_END: errors
 
 impl fmt::Display for JobError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -95,7 +91,6 @@ impl fmt::Display for RunError {
 
 impl std::error::Error for RunError {}
 
-// ANCHOR: run_jobs
 /// Runs `jobs` concurrently, at most `limit` at a time, and returns one
 /// result per job, in submission order: `result[i]` belongs to `jobs[i]`.
 ///
@@ -128,7 +123,6 @@ where
     // TODO: make sure dropping this future aborts the jobs it started.
     todo!("run_jobs: run the jobs, at most `limit` at a time, results in submission order")
 }
-// ANCHOR_END: run_jobs
 
 /// Turns the error of a task that did not return a value into a [`JobError`].
 /// (A suggested helper; you may delete it.)

@@ -367,7 +367,12 @@ fn blocking_jobs_count_against_the_limit() {
                     let gauge = gauge.clone();
                     Job::new_blocking(move || {
                         let _running = gauge.enter();
-                        std::thread::sleep(Duration::from_millis(20));
+                        // Wait (at most 200 ms) for a second job to run
+                        // alongside this one: with a limit of 2, one must.
+                        let deadline = std::time::Instant::now() + Duration::from_millis(200);
+                        while gauge.max() < 2 && std::time::Instant::now() < deadline {
+                            std::thread::sleep(Duration::from_millis(1));
+                        }
                         i
                     })
                 })
@@ -385,6 +390,76 @@ fn blocking_jobs_count_against_the_limit() {
         max <= 2,
         "limit was 2, but {max} blocking jobs were running at the same time"
     );
+    assert_eq!(
+        max, 2,
+        "limit was 2 and 6 blocking jobs were waiting, but they ran one at a time: \
+         blocking jobs must run side by side, up to the limit (spawn_blocking each one)"
+    );
+}
+
+#[test]
+fn a_job_cancelled_by_its_runtime_shutting_down_is_reported_as_cancelled() {
+    let results = block_on(
+        LIMIT,
+        "run_jobs to report the job whose runtime shut down",
+        || async {
+            // The jobs run on a second runtime, which is shut down while one
+            // of them is still waiting: tokio cancels that job's task.
+            let jobs_runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("building a second runtime");
+            let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+            let jobs = vec![
+                Job::new_async(async { 1 }),
+                Job::new_async(async move {
+                    let _ = started_tx.send(());
+                    std::future::pending::<u64>().await
+                }),
+            ];
+            let runner = tokio::spawn(InRuntime {
+                handle: jobs_runtime.handle().clone(),
+                future: Box::pin(run_jobs(jobs, 2)),
+            });
+            started_rx
+                .await
+                .expect("the second job never started: run_jobs must start every job");
+            jobs_runtime.shutdown_background();
+            runner.await.expect("run_jobs panicked")
+        },
+    );
+    match results {
+        Ok(results) => {
+            assert_eq!(results.len(), 2, "one result per job: got {results:?}");
+            assert_eq!(results[0], Ok(1), "the first job finished normally");
+            assert_eq!(
+                results[1],
+                Err(JobError::Cancelled),
+                "the second job's task was cancelled (its runtime shut down), not panicked: \
+                 a JoinError is either a panic or a cancellation (JoinError::is_cancelled)"
+            );
+        }
+        Err(e) => panic!("run_jobs(.., 2) returned Err({e:?}); only a limit of 0 is an error"),
+    }
+}
+
+/// Polls `future` with `handle`'s runtime as the current one, so that what
+/// it spawns runs on that runtime.
+struct InRuntime<F> {
+    handle: tokio::runtime::Handle,
+    future: std::pin::Pin<Box<F>>,
+}
+
+impl<F: std::future::Future> std::future::Future for InRuntime<F> {
+    type Output = F::Output;
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let _inside = self.handle.enter();
+        self.future.as_mut().poll(cx)
+    }
 }
 
 #[test]

@@ -23,6 +23,7 @@ use std::pin::Pin;
 
 use tokio::task::{self, JoinError, JoinSet};
 
+// ANCHOR: job
 /// One unit of work for [`run_jobs`]. `T` is the value the job produces.
 pub enum Job<T> {
     /// Async work (timers, I/O). It is polled on the runtime's worker threads,
@@ -44,7 +45,9 @@ impl<T> Job<T> {
         Job::Blocking(Box::new(work))
     }
 }
+// ANCHOR_END: job
 
+// ANCHOR: errors
 /// Why one job produced no value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobError {
@@ -64,6 +67,7 @@ pub enum RunError {
     /// `limit` was 0: no job could ever start.
     ZeroLimit,
 }
+// ANCHOR_END: errors
 
 impl fmt::Display for JobError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
