@@ -26,16 +26,53 @@ pub fn git(root: &Path, args: &[&str]) -> crate::Result<String> {
     }
 }
 
-/// Fails with a clear message when `root` is not inside a git work tree.
-pub fn ensure_repo(root: &Path) -> crate::Result<()> {
-    match git(root, &["rev-parse", "--is-inside-work-tree"]) {
-        Ok(out) if out.trim() == "true" => Ok(()),
-        Err(e) if e.starts_with("could not run git") => Err(e),
-        _ => Err(format!(
-            "{} is not a git repository: this command compares your work with the course's \
-             committed stubs, so clone the course with `git clone` instead of downloading it",
+/// Why `root` is not the course's own git clone, or `None` when it is.
+///
+/// It must be the top of its own work tree: a copy of the course inside
+/// another repository (downloaded, then unpacked into a project of the
+/// learner's) must not be compared with that other repository's commits,
+/// where every exercise would look changed.
+pub fn why_not_a_clone(root: &Path) -> Option<String> {
+    match git(root, &["rev-parse", "--show-toplevel"]) {
+        Ok(top) if same_dir(Path::new(top.trim()), root) => None,
+        Ok(top) => Some(format!(
+            "{} is not a git clone of the course: it is a folder inside another git repository, {}",
+            root.display(),
+            top.trim()
+        )),
+        Err(e) if e.starts_with("could not run git") => Some(e),
+        // "fatal: not a git repository ..." is the usual reason; say any
+        // other (such as git's "dubious ownership") as git said it.
+        Err(e) if e.contains("not a git repository") => Some(format!(
+            "{} is not a git clone of the course",
             root.display()
         )),
+        Err(e) => Some(format!(
+            "{} is not a usable git clone of the course ({e})",
+            root.display()
+        )),
+    }
+}
+
+/// Fails with a clear message unless `root` is the course's own git clone.
+pub fn ensure_repo(root: &Path) -> crate::Result<()> {
+    match why_not_a_clone(root) {
+        None => Ok(()),
+        Some(why) if why.starts_with("could not run git") => Err(why),
+        Some(why) => Err(format!(
+            "{why}; this command compares your work with the course's committed stubs, \
+             so it needs the course's own clone: `git clone` the course into a folder of \
+             its own (not inside another repository)"
+        )),
+    }
+}
+
+/// Do `a` and `b` name the same directory (through symbolic links, and
+/// whatever separators git prints on Windows)?
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
     }
 }
 
@@ -121,5 +158,52 @@ mod tests {
         assert!(any_under(&paths, "exercises/02-job-runner/src/"));
         assert!(!any_under(&paths, "exercises/03-echo-server/src/"));
         assert!(!any_under(&paths, "exercises/01-async-basics/src/"));
+    }
+
+    /// A fresh temporary directory (removed by the caller).
+    fn temp_dir(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("course-git-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_course_inside_another_repository_is_not_a_clone() {
+        let outer = temp_dir("outer");
+        if git(&outer, &["init", "--quiet"]).is_err() {
+            eprintln!("git is not installed: skipped");
+            return;
+        }
+        let course = outer.join("rust-course");
+        std::fs::create_dir_all(&course).unwrap();
+        assert_eq!(ensure_repo(&outer), Ok(()));
+        assert_eq!(why_not_a_clone(&outer), None);
+        let error = ensure_repo(&course).unwrap_err();
+        assert!(error.contains("inside another git repository"), "{error}");
+        assert!(
+            error.contains("course-git-outer"),
+            "names the outer one: {error}"
+        );
+        // The course's own clone, even inside another repository, is fine.
+        git(&course, &["init", "--quiet"]).unwrap();
+        assert_eq!(ensure_repo(&course), Ok(()));
+        std::fs::remove_dir_all(&outer).unwrap();
+    }
+
+    #[test]
+    fn a_folder_outside_any_repository_is_not_a_clone() {
+        let dir = temp_dir("none");
+        // Skipped where the temporary directory is inside a repository.
+        if git(&dir, &["rev-parse", "--show-toplevel"]).is_ok() {
+            return;
+        }
+        let error = ensure_repo(&dir).unwrap_err();
+        assert!(
+            error.contains("is not a git clone of the course;"),
+            "{error}"
+        );
+        assert!(why_not_a_clone(&dir).is_some());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

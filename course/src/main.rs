@@ -62,7 +62,8 @@ enum Command {
     /// and their result is cached under target/course/ for exactly those
     /// sources and that toolchain, so an unchanged course answers at once.
     /// Ends with what to do next. Exits non-zero when an exercise you started
-    /// does not compile (its first error is shown). Needs a git clone.
+    /// does not compile (its first error is shown). Without the course's own
+    /// git clone, every exercise's tests are run.
     Status,
     /// Show the next hint for exercise NN (hint 1, then 2, ... one per call).
     Hint {
@@ -95,13 +96,16 @@ enum Command {
         #[arg(long, short)]
         yes: bool,
     },
-    /// Show the reference solution of exercise NN (only when you ask).
+    /// Show the reference solution of exercise NN (asks first while it does not pass).
     Solution {
         /// The exercise's number, e.g. 03.
         number: String,
         /// Show a diff of your src/ against the solution's instead.
         #[arg(long)]
         diff: bool,
+        /// Do not ask first when the exercise does not pass yet.
+        #[arg(long, short)]
+        yes: bool,
     },
     /// Prove the whole course holds: book blocks, stubs red, solutions green, lints, links, browser.
     ///
@@ -136,7 +140,7 @@ fn main() -> ExitCode {
         Command::Hint { number, all, reset } => hint::run(&number, all, reset),
         Command::Watch { number } => watch::run(number),
         Command::Reset { number, yes } => reset::reset(&number, yes),
-        Command::Solution { number, diff } => reset::solution(&number, diff),
+        Command::Solution { number, diff, yes } => reset::solution_with(&number, diff, yes),
         Command::Verify { number } => verify::run(number),
         Command::Needs { missing } => checks::needs(missing),
         Command::BrowserCheck => browser::run(),

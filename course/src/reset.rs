@@ -8,12 +8,23 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::exercises::{self, Exercise};
 use crate::git;
-use crate::status::Checker;
+use crate::status::{Checker, State};
 use crate::ui;
 
 pub fn reset(number: &str, yes: bool) -> crate::Result<ExitCode> {
     let root = exercises::root();
     let ex = exercises::find(&root, number)?;
+    if let Some(why) = git::why_not_a_clone(&root) {
+        if why.starts_with("could not run git") {
+            return Err(why);
+        }
+        return Err(format!(
+            "cannot reset exercise {}: {why}, so the course's stub is not at hand (reset \
+             takes it from the course's git history). Copy exercises/{}/src/ from a fresh \
+             `git clone` of the course instead; nothing was changed here",
+            ex.number, ex.dir_name
+        ));
+    }
     let pristine = git::pristine(&root)?;
     let src = ex.dir.join("src");
     let src_rel = format!("exercises/{}/src", ex.dir_name);
@@ -24,7 +35,7 @@ pub fn reset(number: &str, yes: bool) -> crate::Result<ExitCode> {
             ex.number
         ));
     }
-    if Checker::new(&root)?.not_started(&ex) {
+    if Checker::new(&root).not_started(&ex) {
         println!(
             "Exercise {} is already the course's unchanged stub: nothing to reset.",
             ex.number
@@ -39,16 +50,9 @@ pub fn reset(number: &str, yes: bool) -> crate::Result<ExitCode> {
                 ex.number
             ));
         }
-        print!(
-            "Replace {src_rel}/ with the course's stub? Your version is backed up first. [y/N] "
-        );
-        std::io::stdout().flush().ok();
-        let mut answer = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut answer)
-            .map_err(|e| format!("reading your answer: {e}"))?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes" | "Yes" | "YES") {
+        if !confirm(&format!(
+            "Replace {src_rel}/ with the course's stub? Your version is backed up first."
+        ))? {
             println!("Nothing changed.");
             return Ok(ExitCode::SUCCESS);
         }
@@ -99,7 +103,25 @@ pub fn reset(number: &str, yes: bool) -> crate::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn solution(number: &str, diff: bool) -> crate::Result<ExitCode> {
+/// Asks `question` on the terminal; true for a yes.
+fn confirm(question: &str) -> crate::Result<bool> {
+    print!("{question} [y/N] ");
+    std::io::stdout().flush().ok();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| format!("reading your answer: {e}"))?;
+    Ok(is_yes(&answer))
+}
+
+fn is_yes(answer: &str) -> bool {
+    matches!(answer.trim(), "y" | "Y" | "yes" | "Yes" | "YES")
+}
+
+/// `cargo course solution NN [--diff] [--yes]`: asks first (or, without a
+/// terminal, refuses unless `yes`) when the exercise does not pass yet.
+pub fn solution_with(number: &str, diff: bool, yes: bool) -> crate::Result<ExitCode> {
     let root = exercises::root();
     let ex = exercises::find(&root, number)?;
     let Some(solution) = &ex.solution_dir else {
@@ -108,6 +130,32 @@ pub fn solution(number: &str, diff: bool) -> crate::Result<ExitCode> {
             ex.number
         ));
     };
+    if !yes {
+        if let Some(why) = not_solved(&root, &ex)? {
+            let n = &ex.number;
+            if !std::io::stdin().is_terminal() {
+                return Err(format!(
+                    "not showing the solution of exercise {n}: {why}, and stdin is not a \
+                     terminal to confirm (run it in a terminal, or add --yes)"
+                ));
+            }
+            println!(
+                "Exercise {n} is not solved yet: {why}.\n\
+                 The solution gives away what the exercise is there to teach; \
+                 `cargo course hint {n}` gives one hint at a time."
+            );
+            let question = if diff {
+                "Compare your version with the reference solution anyway?"
+            } else {
+                "Show the reference solution anyway?"
+            };
+            if !confirm(question)? {
+                println!("Not shown.");
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!();
+        }
+    }
     if diff {
         return show_diff(&root, &ex, solution);
     }
@@ -139,6 +187,38 @@ pub fn solution(number: &str, diff: bool) -> crate::Result<ExitCode> {
         ))
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Why exercise `ex` does not count as solved, or `None` when its tests
+/// pass (known from git or the cache, else by running them).
+fn not_solved(root: &Path, ex: &Exercise) -> crate::Result<Option<String>> {
+    let mut checker = Checker::new(root);
+    let state = match checker.known(ex) {
+        Some(state) => state,
+        None => {
+            eprintln!(
+                "{}",
+                ui::dim(&format!(
+                    "checking whether exercise {} passes ({})...",
+                    ex.number,
+                    ex.package()
+                ))
+            );
+            checker.state(ex)?
+        }
+    };
+    Ok(unsolved_reason(&state, &ex.dir_name))
+}
+
+fn unsolved_reason(state: &State, dir_name: &str) -> Option<String> {
+    match state {
+        State::Passed { .. } => None,
+        State::NotStarted => Some(format!(
+            "exercises/{dir_name}/src/ is still the course's untouched stub"
+        )),
+        State::Failing { passed, total, .. } => Some(format!("{passed} of {total} tests pass")),
+        State::Broken { .. } => Some("it does not compile".into()),
+    }
 }
 
 fn show_diff(root: &Path, ex: &Exercise, solution: &Path) -> crate::Result<ExitCode> {
@@ -290,5 +370,36 @@ mod tests {
         // A leap day.
         let t = UNIX_EPOCH + Duration::from_secs(951_782_400);
         assert_eq!(timestamp(t), "20000229T000000Z");
+    }
+
+    #[test]
+    fn only_a_passing_exercise_counts_as_solved() {
+        let dir = "03-echo-server";
+        assert_eq!(unsolved_reason(&State::Passed { total: 5 }, dir), None);
+        let stub = unsolved_reason(&State::NotStarted, dir).unwrap();
+        assert!(stub.contains("exercises/03-echo-server/src/"), "{stub}");
+        let failing = State::Failing {
+            passed: 2,
+            total: 5,
+            first: None,
+        };
+        assert_eq!(
+            unsolved_reason(&failing, dir).as_deref(),
+            Some("2 of 5 tests pass")
+        );
+        let broken = State::Broken {
+            error: "error[E0308]".into(),
+        };
+        assert!(unsolved_reason(&broken, dir).is_some());
+    }
+
+    #[test]
+    fn only_yes_confirms() {
+        for answer in ["y\n", "Y", " yes ", "YES"] {
+            assert!(is_yes(answer), "{answer:?}");
+        }
+        for answer in ["", "\n", "n", "no", "yess", "ok"] {
+            assert!(!is_yes(answer), "{answer:?}");
+        }
     }
 }

@@ -117,10 +117,19 @@ impl State {
         })
     }
 
-    /// One line for the status table.
-    fn describe(&self) -> String {
+    /// Without git, a stub cannot be told from work that passes no test yet.
+    fn maybe_not_started(&self, stubs_known: bool) -> bool {
+        !stubs_known && matches!(self, State::Failing { passed: 0, .. })
+    }
+
+    /// One line for the status table; `stubs_known`: git could tell which
+    /// exercises are the course's untouched stubs.
+    fn describe(&self, stubs_known: bool) -> String {
         match self {
             State::NotStarted => ui::dim("not started"),
+            State::Failing { total, .. } if self.maybe_not_started(stubs_known) => {
+                ui::dim(&format!("no test passes yet (0 of {total}; not started?)"))
+            }
             State::Passed { total } => ui::green(&format!("passed ({total} tests)")),
             State::Failing { passed, total, .. } => {
                 ui::red(&format!("failing: {passed} of {total} tests pass"))
@@ -137,9 +146,10 @@ impl State {
         }
     }
 
-    fn mark(&self) -> String {
+    fn mark(&self, stubs_known: bool) -> String {
         match self {
             State::NotStarted => ui::dim("·"),
+            _ if self.maybe_not_started(stubs_known) => ui::dim("·"),
             State::Passed { .. } => ui::green("✓"),
             State::Failing { .. } | State::Broken { .. } => ui::red("✗"),
         }
@@ -199,27 +209,54 @@ pub fn first_message_line(message: &str) -> &str {
 /// or by running its tests.
 pub struct Checker {
     root: PathBuf,
-    changed: BTreeSet<String>,
-    pristine_files: BTreeSet<String>,
+    /// What git says about the course's stubs, or why it cannot say.
+    stubs: Result<Stubs, String>,
     toolchain: Option<String>,
 }
 
+/// The exercise files that differ from the course's commit, and the files
+/// that commit has.
+struct Stubs {
+    changed: BTreeSet<String>,
+    pristine_files: BTreeSet<String>,
+}
+
 impl Checker {
-    pub fn new(root: &Path) -> crate::Result<Checker> {
-        let pristine = git::pristine(root)?;
-        Ok(Checker {
+    /// Never fails: where the course is not its own git clone, no exercise
+    /// counts as "not started" and every exercise's tests are run.
+    pub fn new(root: &Path) -> Checker {
+        let stubs = match git::why_not_a_clone(root) {
+            Some(why) => Err(why),
+            None => git::pristine(root),
+        };
+        let stubs = stubs.and_then(|pristine| {
+            Ok(Stubs {
+                changed: git::changed_paths(root, &pristine, "exercises")?,
+                pristine_files: git::files_at(root, &pristine, "exercises")?,
+            })
+        });
+        Checker {
             root: root.to_owned(),
-            changed: git::changed_paths(root, &pristine, "exercises")?,
-            pristine_files: git::files_at(root, &pristine, "exercises")?,
+            stubs,
             toolchain: None,
-        })
+        }
+    }
+
+    /// Why the course's stubs cannot be told from the learner's work (the
+    /// course is not its own git clone), if they cannot.
+    pub fn without_git(&self) -> Option<&str> {
+        self.stubs.as_ref().err().map(String::as_str)
     }
 
     /// Is the exercise's `src/` exactly the course's stub? (An exercise that
-    /// the course's commit does not have yet counts as started.)
+    /// the course's commit does not have yet counts as started, and so does
+    /// every exercise when git cannot tell.)
     pub fn not_started(&self, ex: &Exercise) -> bool {
+        let Ok(stubs) = &self.stubs else {
+            return false;
+        };
         let src = format!("exercises/{}/src/", ex.dir_name);
-        git::any_under(&self.pristine_files, &src) && !git::any_under(&self.changed, &src)
+        git::any_under(&stubs.pristine_files, &src) && !git::any_under(&stubs.changed, &src)
     }
 
     /// The cache key for the exercise's current sources.
@@ -284,8 +321,19 @@ pub fn run() -> crate::Result<ExitCode> {
     let root = exercises::root();
     let summary = Summary::read(&root)?;
     let all = exercises::all(&root);
-    let mut checker = Checker::new(&root)?;
+    let mut checker = Checker::new(&root);
     let mut groups = plan(&summary, &all);
+    let stubs_known = checker.without_git().is_none();
+    if let Some(why) = checker.without_git() {
+        eprintln!(
+            "{} {why}.\n\
+             So status cannot tell the course's stubs from your work: it runs the tests of \
+             every exercise (and keeps the results for next time), and an exercise none of \
+             whose tests pass shows as \"no test passes yet\". For a quick status, `git \
+             clone` the course into a folder of its own.\n",
+            ui::bold("note:")
+        );
+    }
 
     // Decide every state, telling the learner when tests have to run.
     let interactive = std::io::stderr().is_terminal();
@@ -302,7 +350,7 @@ pub fn run() -> crate::Result<ExitCode> {
         if to_run.contains(&ex.number) {
             ran += 1;
             let line = format!(
-                "testing exercise {} ({ran} of {}: changed since its last run)...",
+                "testing exercise {} ({ran} of {}: no result yet for its current code)...",
                 ex.number,
                 to_run.len()
             );
@@ -319,10 +367,10 @@ pub fn run() -> crate::Result<ExitCode> {
         eprint!("\r\x1b[K");
     }
 
-    print_table(&groups);
+    print_table(&groups, stubs_known);
     let rows: Vec<&Row> = groups.iter().flat_map(|g| g.rows.iter()).collect();
     println!();
-    println!("{}", next_up(&rows));
+    println!("{}", next_up(&rows, stubs_known));
 
     // An exercise that does not compile: show where, and fail.
     if let Some((row, error)) = rows.iter().find_map(|r| match &r.state {
@@ -393,7 +441,7 @@ fn plan<'a>(summary: &'a Summary, all: &'a [Exercise]) -> Vec<Group<'a>> {
     groups
 }
 
-fn print_table(groups: &[Group]) {
+fn print_table(groups: &[Group], stubs_known: bool) {
     let rows = groups.iter().flat_map(|g| g.rows.iter());
     let width = rows
         .clone()
@@ -451,7 +499,10 @@ fn print_table(groups: &[Group]) {
                     } else {
                         String::new()
                     };
-                    (state.mark(), format!("{}{draft}", state.describe()))
+                    (
+                        state.mark(stubs_known),
+                        format!("{}{draft}", state.describe(stubs_known)),
+                    )
                 }
                 (None, Some(c)) if c.is_draft() => (" ".into(), ui::dim("not written yet")),
                 (None, _) => (" ".into(), ui::dim("no exercise")),
@@ -472,12 +523,19 @@ fn fit(text: &str, width: usize) -> String {
     }
 }
 
-fn next_up(rows: &[&Row]) -> String {
+/// What to do next: make a started exercise that does not compile build
+/// again (its first error is printed below), else the first exercise that
+/// does not pass yet, else read on.
+fn next_up(rows: &[&Row], stubs_known: bool) -> String {
     let label = ui::bold("Next up:");
-    let Some(row) = rows
+    let broken = rows
         .iter()
-        .find(|r| r.exercise.is_some() && !r.state.as_ref().is_some_and(State::is_passed))
-    else {
+        .find(|r| matches!(r.state, Some(State::Broken { .. })));
+    let unfinished = || {
+        rows.iter()
+            .find(|r| r.exercise.is_some() && !r.state.as_ref().is_some_and(State::is_passed))
+    };
+    let Some(row) = broken.or_else(unfinished) else {
         let total = rows.iter().filter(|r| r.exercise.is_some()).count();
         let next = rows
             .iter()
@@ -505,6 +563,9 @@ fn next_up(rows: &[&Row]) -> String {
         None => format!("exercise {n} (its chapter is not written yet)"),
     };
     match &row.state {
+        Some(state) if state.maybe_not_started(stubs_known) => format!(
+            "{label} read {chapter}, then run `cargo course watch {n}` and make its tests pass."
+        ),
         Some(State::Failing {
             passed,
             total,
@@ -531,7 +592,7 @@ fn next_up(rows: &[&Row]) -> String {
 /// The first exercise that does not pass yet, for `watch` without a number.
 pub fn first_unfinished(root: &Path) -> crate::Result<Option<Exercise>> {
     let all = exercises::all(root);
-    let mut checker = Checker::new(root)?;
+    let mut checker = Checker::new(root);
     for ex in &all {
         if !checker.state(ex)?.is_passed() {
             return Ok(Some(ex.clone()));
@@ -589,9 +650,9 @@ mod tests {
         };
         assert!(error.starts_with("error[E0308]"), "{error}");
         assert!(
-            state.describe().contains("at src/lib.rs:4:9"),
+            state.describe(true).contains("at src/lib.rs:4:9"),
             "{}",
-            state.describe()
+            state.describe(true)
         );
     }
 
@@ -650,5 +711,83 @@ mod tests {
     fn fit_pads_and_cuts() {
         assert_eq!(fit("abc", 5), "abc  ");
         assert_eq!(fit("abcdef", 4), "abc…");
+    }
+
+    fn exercise(number: &str, topic: &str) -> Exercise {
+        Exercise {
+            number: number.into(),
+            dir_name: format!("{number}-{topic}"),
+            dir: PathBuf::from(format!("exercises/{number}-{topic}")),
+            solution_dir: None,
+        }
+    }
+
+    fn chapter(number: &str, topic: &str) -> Chapter {
+        Chapter {
+            title: topic.into(),
+            path: Some(format!("{number}-{topic}.md")),
+            number: Some(number.into()),
+        }
+    }
+
+    fn row<'a>(chapter: &'a Chapter, exercise: &'a Exercise, state: State) -> Row<'a> {
+        Row {
+            chapter: Some(chapter),
+            number: exercise.number.clone(),
+            title: chapter.title.clone(),
+            exercise: Some(exercise),
+            state: Some(state),
+        }
+    }
+
+    #[test]
+    fn next_up_is_an_exercise_that_does_not_compile() {
+        let (c1, e1) = (chapter("01", "basics"), exercise("01", "basics"));
+        let (c2, e2) = (chapter("02", "tasks"), exercise("02", "tasks"));
+        let broken = State::Broken {
+            error: "error[E0425]: cannot find value `x`".into(),
+        };
+        let rows = [
+            row(&c1, &e1, State::NotStarted),
+            row(&c2, &e2, broken.clone()),
+        ];
+        let rows: Vec<&Row> = rows.iter().collect();
+        let next = next_up(&rows, true);
+        assert!(next.contains("make exercise 02 compile"), "{next}");
+
+        // Also before an earlier exercise that fails.
+        let failing = State::Failing {
+            passed: 1,
+            total: 3,
+            first: None,
+        };
+        let rows = [row(&c1, &e1, failing.clone()), row(&c2, &e2, broken)];
+        let rows: Vec<&Row> = rows.iter().collect();
+        assert!(next_up(&rows, true).contains("make exercise 02 compile"));
+
+        // Without one, the first exercise that does not pass.
+        let rows = [
+            row(&c1, &e1, State::Passed { total: 2 }),
+            row(&c2, &e2, failing),
+        ];
+        let rows: Vec<&Row> = rows.iter().collect();
+        let next = next_up(&rows, true);
+        assert!(next.contains("finish exercise 02: 1 of 3"), "{next}");
+    }
+
+    #[test]
+    fn without_git_an_exercise_with_no_passing_test_may_be_a_stub() {
+        let (c1, e1) = (chapter("01", "basics"), exercise("01", "basics"));
+        let none_pass = State::Failing {
+            passed: 0,
+            total: 4,
+            first: Some("t: not yet".into()),
+        };
+        assert!(none_pass.describe(false).contains("no test passes yet"));
+        assert!(none_pass.describe(true).contains("failing: 0 of 4"));
+        let rows = [row(&c1, &e1, none_pass)];
+        let rows: Vec<&Row> = rows.iter().collect();
+        assert!(next_up(&rows, false).contains("read chapter 01"));
+        assert!(next_up(&rows, true).contains("finish exercise 01"));
     }
 }

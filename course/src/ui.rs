@@ -7,9 +7,7 @@ use std::sync::OnceLock;
 fn colour() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
     *ON.get_or_init(|| {
-        std::io::stdout().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            && std::env::var("TERM").map_or(true, |t| t != "dumb")
+        can_clear_screen() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
     })
 }
 
@@ -58,9 +56,28 @@ fn filled_cells(done: usize, total: usize, width: usize) -> usize {
     }
 }
 
-/// Clears the terminal and puts the cursor at the top left.
+/// Can we clear the screen? Only when stdout is a terminal that understands
+/// escape codes: into a pipe or a file they would be garbage.
+pub fn can_clear_screen() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| {
+        terminal_handles_escapes(
+            std::io::stdout().is_terminal(),
+            std::env::var("TERM").ok().as_deref(),
+        )
+    })
+}
+
+fn terminal_handles_escapes(is_terminal: bool, term: Option<&str>) -> bool {
+    is_terminal && term != Some("dumb")
+}
+
+/// Clears the terminal and puts the cursor at the top left; does nothing
+/// when stdout is not a terminal.
 pub fn clear_screen() {
-    print!("\x1b[2J\x1b[3J\x1b[H");
+    if can_clear_screen() {
+        print!("\x1b[2J\x1b[3J\x1b[H");
+    }
 }
 
 #[cfg(test)]
@@ -75,5 +92,14 @@ mod tests {
         assert_eq!(filled_cells(1, 100, 8), 1);
         assert_eq!(filled_cells(99, 100, 8), 7);
         assert_eq!(filled_cells(0, 0, 4), 0);
+    }
+
+    #[test]
+    fn escape_codes_only_on_a_real_terminal() {
+        assert!(terminal_handles_escapes(true, Some("xterm-256color")));
+        assert!(terminal_handles_escapes(true, None));
+        assert!(!terminal_handles_escapes(true, Some("dumb")));
+        assert!(!terminal_handles_escapes(false, Some("xterm-256color")));
+        assert!(!terminal_handles_escapes(false, None));
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Polls the exercise's files every 100 ms (size and modification time; no
 //! file-system notification crate), then runs `cargo test -p exercise-NN`
-//! and shows a compact summary on a cleared screen.
+//! and shows a compact summary (on a cleared screen when stdout is a
+//! terminal; one run after another otherwise).
 
 use std::fs;
 use std::io::Write;
@@ -86,8 +87,11 @@ pub fn run(number: Option<String>) -> crate::Result<ExitCode> {
         .ok()
         .and_then(|s| s.chapter(&ex.number).map(|c| c.title.clone()))
         .unwrap_or_else(|| ex.dir_name.clone());
-    // Results go to status's cache too (when the course is a git clone).
-    let mut checker = Checker::new(&root).ok();
+    // Results go to status's cache too.
+    let mut checker = Checker::new(&root);
+    // On a terminal each run replaces the last on a cleared screen; into a
+    // pipe or a file, runs follow one another, without escape codes.
+    let screen = ui::can_clear_screen();
     let header = format!(
         "{} · {title}   {}",
         ui::bold(&format!("exercise {}", ex.number)),
@@ -102,29 +106,35 @@ pub fn run(number: Option<String>) -> crate::Result<ExitCode> {
     loop {
         round += 1;
         let before = snapshot(&ex.dir);
-        ui::clear_screen();
+        if screen {
+            ui::clear_screen();
+        } else if round > 1 {
+            println!("\n{}\n", "─".repeat(60));
+        }
         println!(
             "{header}\n\n{}",
             ui::dim(&format!("testing ({})...", ex.package()))
         );
         let _ = std::io::stdout().flush();
 
-        let key = checker.as_mut().map(|c| c.key(&ex));
+        let key = checker.key(&ex);
         let started = Instant::now();
         let run = status::run_tests(&root, &ex);
         let took = started.elapsed();
 
-        ui::clear_screen();
-        println!("{header}\n");
+        if screen {
+            ui::clear_screen();
+            println!("{header}\n");
+        } else {
+            println!();
+        }
         match &run {
             Ok(run) => {
                 let order = status::source_order(&ex);
                 let state = State::from_run(run, &order);
                 print_summary(run, &state, &ex, &order);
-                if let (Some(c), Some(key)) = (checker.as_mut(), key) {
-                    if c.key(&ex) == key {
-                        c.record(&ex, &key, &state);
-                    }
+                if checker.key(&ex) == key {
+                    checker.record(&ex, &key, &state);
                 }
             }
             Err(e) => println!("{}", ui::red(&format!("could not run the tests: {e}"))),
