@@ -84,6 +84,9 @@ pub fn run(
     let mut child = command
         .spawn()
         .map_err(|e| format!("{label}: running {}: {e}", script.display()))?;
+    // The command still holds the pipe's write ends: drop them, or the
+    // reader below never sees the end of the output.
+    drop(command);
     let output = thread::spawn(move || {
         let mut raw = Vec::new();
         let _ = reader.read_to_end(&mut raw);
