@@ -16,7 +16,7 @@ for nn in "${numbers[@]}"; do
   ex=$(ls -d exercises/"$nn"-*)
   backup=$(mktemp -d)
   cp -a "$ex/src" "$backup/"
-  trap 'rm -rf "$ex/src" && cp -a "$backup/src" "$ex/" && rm -rf "$backup"' EXIT
+  trap 'rm -rf "$ex/src" && cp -r "$backup/src" "$ex/" && rm -rf "$backup"' EXIT
   grep -rl 'todo!()' "$ex/src" | xargs sed -i 's/todo!()/loop { std::thread::park() }/g'
   cargo test -q -p "exercise-$nn" --no-run >/dev/null 2>&1
   start=$EPOCHREALTIME
@@ -24,6 +24,6 @@ for nn in "${numbers[@]}"; do
   secs=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
   summary=$(grep '^test result' <<<"$out" | tail -1)
   echo "exercise-$nn, every test hung: ${secs} s; $summary"
-  rm -rf "$ex/src" && cp -a "$backup/src" "$ex/" && rm -rf "$backup"
+  rm -rf "$ex/src" && cp -r "$backup/src" "$ex/" && rm -rf "$backup"
   trap - EXIT
 done

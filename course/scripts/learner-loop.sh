@@ -18,7 +18,9 @@ ex=$(ls -d exercises/"$nn"-*)
 sol=$(ls -d solutions/"$nn"-*)
 backup=$(mktemp -d)
 cp -a "$ex/src" "$backup/"
-trap 'rm -rf "$ex/src" && cp -a "$backup/src" "$ex/" && rm -rf "$backup"' EXIT
+# Restore with `cp -r`, not `cp -a`: new modification times make cargo rebuild
+# the stub instead of reusing the last (green) build.
+trap 'rm -rf "$ex/src" && cp -r "$backup/src" "$ex/" && rm -rf "$backup"' EXIT
 
 edits=0
 measure() { # label
