@@ -13,14 +13,14 @@
 //!
 //! The tests compare your results, exactly, with simple serial versions
 //! written in the test file, on images from 1x1 up to a few hundred pixels
-//! wide; one test checks that `map_pixels` really spreads its work over more
-//! than one thread. Stuck? `cargo course hint 04`. The reference solution is
-//! in `solutions/04-parallel-images/`; compare with it once you are green.
+//! wide. Other tests run each function in a pool of two threads and check,
+//! through `f` or `progress`, that both threads did part of the work.
+//! Stuck? `cargo course hint 04`. The reference solution is in
+//! `solutions/04-parallel-images/`; compare with it once you are green.
 
 // The traits that add `par_iter`, `par_chunks_mut`, ... to slices and Vecs.
 use rayon::prelude::*;
 
-// ANCHOR: image
 /// An RGB image in memory: `pixels[y * width + x]` is the pixel at column
 /// `x`, row `y` (row-major, top row first), as `[red, green, blue]`.
 ///
@@ -32,9 +32,7 @@ pub struct Image {
     pub height: usize,
     pub pixels: Vec<[u8; 3]>,
 }
-// ANCHOR_END: image
 
-// ANCHOR: api
 /// Applies `f` to every pixel and returns the new image: same `width` and
 /// `height`, and pixel `i` of the result is `f(img.pixels[i])`.
 ///
@@ -51,8 +49,13 @@ where
 /// Adds `delta` to each of the three channels of every pixel, in place,
 /// saturating: a channel never goes below 0 or above 255
 /// (`250 + 10 -> 255`, `5 - 10 -> 0`). `width` and `height` do not change.
-pub fn brighten(img: &mut Image, delta: i16) {
-    // TODO: change every pixel in place, in parallel.
+///
+/// Process the rows in parallel, and call `progress(y)` exactly once for
+/// every row `y`, on the thread that processed that row. (A caller can draw
+/// a progress bar with it; the tests use it to see which threads worked.)
+/// An image without pixels has no rows: `progress` is not called.
+pub fn brighten(img: &mut Image, delta: i16, progress: impl Fn(usize) + Sync) {
+    // TODO: change every row in place, in parallel; report each row.
     todo!("brighten: add delta to every channel in place, saturating")
 }
 
@@ -65,8 +68,12 @@ pub fn brighten(img: &mut Image, delta: i16) {
 ///
 /// (the ITU-R BT.601 luma weights, rounded to nearest; the result is always
 /// at most 255). Mind the type: `299 * 255` does not fit in a `u8`.
-pub fn grayscale(img: &Image) -> Vec<u8> {
-    // TODO: compute the luma of every pixel, in parallel.
+///
+/// Process the rows in parallel, and call `progress(y)` exactly once for
+/// every row `y`, on the thread that processed that row. An image without
+/// pixels has no rows: `progress` is not called.
+pub fn grayscale(img: &Image, progress: impl Fn(usize) + Sync) -> Vec<u8> {
+    // TODO: compute the luma of every pixel, row by row in parallel; report each row.
     todo!("grayscale: one luma byte per pixel")
 }
 
@@ -82,9 +89,16 @@ pub fn grayscale(img: &Image) -> Vec<u8> {
 /// image; a radius larger than the image averages the whole image. An empty
 /// image gives an empty image of the same `width` and `height`.
 ///
-/// Work on output rows in parallel: each row depends only on the input.
-pub fn box_blur(img: &Image, radius: usize) -> Image {
-    // TODO: compute the output rows in parallel.
+/// Compute the output rows in parallel (each depends only on the input),
+/// and call `progress(y)` exactly once for every output row `y`, on the
+/// thread that computed it. An image without pixels has no rows: `progress`
+/// is not called.
+///
+/// # Panics
+///
+/// If `img.pixels.len() != img.width * img.height` (the `Image` contract).
+pub fn box_blur(img: &Image, radius: usize, progress: impl Fn(usize) + Sync) -> Image {
+    // TODO: compute the output rows in parallel; report each row.
     todo!("box_blur: average each pixel's in-bounds neighbourhood")
 }
 
@@ -92,9 +106,10 @@ pub fn box_blur(img: &Image, radius: usize) -> Image {
 /// of bytes equal to `v` in `values` (all zeros for an empty slice).
 ///
 /// Count in parallel, without a shared counter: give each piece of work its
-/// own table, then combine the tables.
-pub fn histogram(values: &[u8]) -> [u64; 256] {
-    // TODO: count in parallel pieces, then add the pieces' tables together.
+/// own table, then combine the tables. Call `progress(n)` once for each
+/// piece, with the number of bytes `n` it counted, on the thread that
+/// counted them: the `n`s add up to `values.len()`.
+pub fn histogram(values: &[u8], progress: impl Fn(usize) + Sync) -> [u64; 256] {
+    // TODO: count in parallel pieces, report each piece, then add the pieces' tables together.
     todo!("histogram: count each byte value in parallel")
 }
-// ANCHOR_END: api

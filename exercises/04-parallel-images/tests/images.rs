@@ -1,7 +1,10 @@
 //! The specification of exercise 04. Every result is compared, exactly, with
 //! a plain serial version written below (`reference_*`), on pseudo-random
-//! images of many shapes: 1x1, one row, one column, odd sizes.
+//! images of many shapes: 1x1, one row, one column, odd sizes. The
+//! `progress` callbacks are checked too: once per row, and (in a pool of two
+//! threads) called from both threads, which serial code cannot do.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -161,6 +164,113 @@ fn pool(threads: usize) -> rayon::ThreadPool {
         .expect("building a rayon thread pool for the test")
 }
 
+/// Every argument `progress` was called with, from any thread.
+#[derive(Default)]
+struct Calls(Mutex<Vec<usize>>);
+
+impl Calls {
+    fn record(&self, n: usize) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(n);
+    }
+
+    /// The arguments so far, sorted.
+    fn sorted(&self) -> Vec<usize> {
+        let mut calls = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        calls.sort_unstable();
+        calls
+    }
+}
+
+/// Checks that `progress` was called exactly once for each row `0..height`.
+#[track_caller]
+fn assert_each_row_reported_once(what: &str, height: usize, calls: &Calls) {
+    let got = calls.sorted();
+    if got != (0..height).collect::<Vec<_>>() {
+        let shown: Vec<usize> = got.iter().copied().take(20).collect();
+        panic!(
+            "{what}: progress(y) must be called exactly once for every row y in \
+             0..{height}; it was called {} times, with (sorted) {shown:?}{}",
+            got.len(),
+            if got.len() > 20 { " ..." } else { "" }
+        );
+    }
+}
+
+/// How long a probe call waits for the other thread of a 2-thread pool.
+const WAIT_FOR_THE_OTHER_THREAD: Duration = Duration::from_secs(2);
+
+/// A callback for work running in a pool of two threads. It notes which
+/// thread calls it, and holds every caller until both threads of the pool
+/// have called it (or until `WAIT_FOR_THE_OTHER_THREAD` has passed).
+///
+/// Work that rayon splits leaves pieces in the first thread's queue while
+/// that thread waits here, so the other thread steals one and calls the
+/// probe too: the wait ends at once. Serial code calls the probe from one
+/// thread only, so the wait expires and the test fails, whatever the
+/// machine's speed. (The 2 s are an upper bound for a failure, not a timing
+/// the test depends on.)
+struct TwoThreadProbe {
+    seen: [AtomicBool; 2],
+    outside_pool: AtomicBool,
+    gave_up: AtomicBool,
+    deadline: Instant,
+}
+
+impl TwoThreadProbe {
+    fn new() -> Self {
+        TwoThreadProbe {
+            seen: [AtomicBool::new(false), AtomicBool::new(false)],
+            outside_pool: AtomicBool::new(false),
+            gave_up: AtomicBool::new(false),
+            deadline: Instant::now() + WAIT_FOR_THE_OTHER_THREAD,
+        }
+    }
+
+    fn both_seen(&self) -> bool {
+        self.seen.iter().all(|s| s.load(Ordering::SeqCst))
+    }
+
+    /// Called from the code under test.
+    fn hit(&self) {
+        match rayon::current_thread_index() {
+            Some(i) if i < 2 => self.seen[i].store(true, Ordering::SeqCst),
+            _ => self.outside_pool.store(true, Ordering::SeqCst),
+        }
+        while !self.both_seen() && !self.gave_up.load(Ordering::SeqCst) {
+            if Instant::now() >= self.deadline {
+                self.gave_up.store(true, Ordering::SeqCst);
+            }
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+/// Runs `work` in a new pool of two threads, with a probe for `work` to pass
+/// to the function under test, and checks that both threads called it.
+#[track_caller]
+fn assert_runs_on_both_threads<R: Send>(
+    what: &str,
+    callback: &str,
+    work: impl FnOnce(&TwoThreadProbe) -> R + Send,
+) -> R {
+    let probe = TwoThreadProbe::new();
+    let result = pool(2).install(|| work(&probe));
+    assert!(
+        !probe.outside_pool.load(Ordering::SeqCst),
+        "{what}: {callback} was called on a thread outside the rayon pool. Run \
+         the work through rayon (par_iter, par_chunks_mut & co.) so that it \
+         uses the caller's pool, and call {callback} where the work is done"
+    );
+    assert!(
+        probe.both_seen(),
+        "{what}: inside a pool of 2 threads, every call of {callback} came from \
+         the same thread (the first call waited {WAIT_FOR_THE_OTHER_THREAD:?} for \
+         the other thread). The work must be split with a parallel iterator, \
+         and {callback} called on the thread that did each piece"
+    );
+    result
+}
+
 // ---------------------------------------------------------------------------
 // map_pixels and brighten
 // ---------------------------------------------------------------------------
@@ -189,45 +299,13 @@ fn map_pixels_applies_the_function_to_every_pixel_in_order() {
 #[test]
 fn map_pixels_spreads_the_calls_over_more_than_one_pool_thread() {
     within(LIMIT, "map_pixels to return on a 256x256 image", || {
-        // Each call records which thread of the 2-thread pool runs it. A call
-        // that finds only its own thread so far waits (at most 5 s) for a
-        // call on the other thread. With a parallel map_pixels the other
-        // worker steals work and shows up within microseconds; a serial one
-        // runs every call on one thread, so the wait expires and we report it.
-        let seen = [AtomicBool::new(false), AtomicBool::new(false)];
-        let outside_pool = AtomicBool::new(false);
-        let gave_up = AtomicBool::new(false);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let both_seen = || seen.iter().all(|s| s.load(Ordering::SeqCst));
-
         let img = random_image(256, 256, 42);
-        let got = pool(2).install(|| {
+        let got = assert_runs_on_both_threads("map_pixels on a 256x256 image", "f", |probe| {
             map_pixels(&img, |p| {
-                match rayon::current_thread_index() {
-                    Some(i) => seen[i].store(true, Ordering::SeqCst),
-                    None => outside_pool.store(true, Ordering::SeqCst),
-                }
-                while !both_seen() && !gave_up.load(Ordering::SeqCst) {
-                    if Instant::now() >= deadline {
-                        gave_up.store(true, Ordering::SeqCst);
-                    }
-                    thread::sleep(Duration::from_millis(1));
-                }
+                probe.hit();
                 p
             })
         });
-
-        assert!(
-            !outside_pool.load(Ordering::SeqCst),
-            "f was called on a thread outside the rayon pool: run the work \
-             through rayon (par_iter & co.) so that it uses the caller's pool"
-        );
-        assert!(
-            both_seen(),
-            "inside a 2-thread pool, every call of f ran on the same thread \
-             (waited 5 s for the other one): map_pixels must process pixels \
-             in parallel, e.g. with a parallel iterator"
-        );
         if let Some(diff) = first_difference(&got, &img) {
             panic!("map_pixels with the identity function changed the image: {diff}");
         }
@@ -242,13 +320,15 @@ fn brighten_adds_delta_to_every_channel_and_saturates() {
             height: 1,
             pixels: vec![[0, 100, 250], [5, 128, 255], [255, 0, 10]],
         };
-        brighten(&mut img, 10);
+        let calls = Calls::default();
+        brighten(&mut img, 10, |y| calls.record(y));
+        assert_each_row_reported_once("brighten of a 3x1 image", 1, &calls);
         assert_eq!(
             img.pixels,
             vec![[10, 110, 255], [15, 138, 255], [255, 10, 20]],
             "brighten(+10): each channel gains 10 and stops at 255"
         );
-        brighten(&mut img, -20);
+        brighten(&mut img, -20, |_| {});
         assert_eq!(
             img.pixels,
             vec![[0, 90, 235], [0, 118, 235], [235, 0, 0]],
@@ -262,11 +342,30 @@ fn brighten_adds_delta_to_every_channel_and_saturates() {
 
         for (delta, want) in [(i16::MAX, 255u8), (i16::MIN, 0u8)] {
             let mut img = random_image(17, 13, 7);
-            brighten(&mut img, delta);
+            let calls = Calls::default();
+            brighten(&mut img, delta, |y| calls.record(y));
+            assert_each_row_reported_once("brighten of a 17x13 image", 13, &calls);
             assert!(
                 img.pixels.iter().flatten().all(|&c| c == want),
                 "brighten({delta}) must turn every channel into {want} without overflowing"
             );
+        }
+    });
+}
+
+#[test]
+fn brighten_processes_rows_on_more_than_one_thread() {
+    within(LIMIT, "brighten to return on a 64x48 image", || {
+        let mut img = random_image(64, 48, 8);
+        let mut want = img.clone();
+        for c in want.pixels.iter_mut().flatten() {
+            *c = c.saturating_add(9);
+        }
+        assert_runs_on_both_threads("brighten of a 64x48 image", "progress", |probe| {
+            brighten(&mut img, 9, |_| probe.hit())
+        });
+        if let Some(diff) = first_difference(&img, &want) {
+            panic!("brighten(+9) of a 64x48 image in a 2-thread pool: {diff}");
         }
     });
 }
@@ -293,7 +392,7 @@ fn grayscale_uses_the_exact_integer_formula() {
         // (299*r + 587*g + 114*b + 500) / 1000, e.g. red: 76745 / 1000 = 76;
         // [1, 2, 3]: (299 + 1174 + 342 + 500) / 1000 = 2315 / 1000 = 2.
         assert_eq!(
-            grayscale(&img),
+            grayscale(&img, |_| {}),
             vec![0, 255, 76, 150, 29, 2],
             "grayscale of black, white, red, green, blue and [1, 2, 3]"
         );
@@ -305,10 +404,25 @@ fn grayscale_matches_the_serial_reference_on_many_sizes() {
     within(LIMIT, "grayscale to return on images up to 101x67", || {
         for (i, &(w, h)) in SIZES.iter().enumerate() {
             let img = random_image(w, h, 100 + i as u64);
-            let got = grayscale(&img);
+            let calls = Calls::default();
+            let got = grayscale(&img, |y| calls.record(y));
             if let Some(diff) = first_byte_difference(&got, &reference_grayscale(&img)) {
                 panic!("grayscale of a {w}x{h} image: {diff} (one byte per pixel, in pixel order)");
             }
+            assert_each_row_reported_once(&format!("grayscale of a {w}x{h} image"), h, &calls);
+        }
+    });
+}
+
+#[test]
+fn grayscale_processes_rows_on_more_than_one_thread() {
+    within(LIMIT, "grayscale to return on a 64x48 image", || {
+        let img = random_image(64, 48, 9);
+        let got = assert_runs_on_both_threads("grayscale of a 64x48 image", "progress", |probe| {
+            grayscale(&img, |_| probe.hit())
+        });
+        if let Some(diff) = first_byte_difference(&got, &reference_grayscale(&img)) {
+            panic!("grayscale of a 64x48 image in a 2-thread pool: {diff}");
         }
     });
 }
@@ -322,7 +436,7 @@ fn box_blur_with_radius_zero_returns_an_identical_copy() {
     within(LIMIT, "box_blur(radius 0) to return", || {
         for (i, &(w, h)) in SIZES.iter().enumerate() {
             let img = random_image(w, h, 200 + i as u64);
-            if let Some(diff) = first_difference(&box_blur(&img, 0), &img) {
+            if let Some(diff) = first_difference(&box_blur(&img, 0, |_| {}), &img) {
                 panic!("box_blur(radius 0) of a {w}x{h} image must equal the input: {diff}");
             }
         }
@@ -348,7 +462,7 @@ fn box_blur_averages_only_the_in_bounds_neighbours_at_edges_and_corners() {
             height: 3,
             pixels: want_red.iter().map(|&r| [r, 255 - r, 7]).collect(),
         };
-        if let Some(diff) = first_difference(&box_blur(&img, 1), &want) {
+        if let Some(diff) = first_difference(&box_blur(&img, 1, |_| {}), &want) {
             panic!("box_blur(radius 1) of a 3x3 image: {diff}");
         }
     });
@@ -365,7 +479,7 @@ fn box_blur_rounds_to_nearest_with_halves_up() {
             pixels: vec![[0, 0, 0], [1, 2, 3]],
         };
         assert_eq!(
-            box_blur(&img, 1).pixels,
+            box_blur(&img, 1, |_| {}).pixels,
             vec![[1, 1, 2], [1, 1, 2]],
             "averages 0.5, 1.0, 1.5 must round to 1, 1, 2: (sum + count / 2) / count"
         );
@@ -377,7 +491,7 @@ fn box_blur_rounds_to_nearest_with_halves_up() {
             pixels: vec![[0, 0, 0], [0, 0, 0], [1, 2, 0]],
         };
         assert_eq!(
-            box_blur(&img, 1).pixels,
+            box_blur(&img, 1, |_| {}).pixels,
             vec![[0, 0, 0], [0, 1, 0], [1, 1, 0]],
             "1/3 must round to 0, 2/3 to 1, 1/2 and 2/2 to 1"
         );
@@ -390,11 +504,30 @@ fn box_blur_matches_the_serial_reference_on_many_sizes_and_radii() {
         for (i, &(w, h)) in SIZES.iter().enumerate() {
             let img = random_image(w, h, 300 + i as u64);
             for radius in 1..=3 {
-                let got = box_blur(&img, radius);
+                let calls = Calls::default();
+                let got = box_blur(&img, radius, |y| calls.record(y));
                 if let Some(diff) = first_difference(&got, &reference_blur(&img, radius)) {
                     panic!("box_blur(radius {radius}) of a {w}x{h} image: {diff}");
                 }
+                assert_each_row_reported_once(
+                    &format!("box_blur(radius {radius}) of a {w}x{h} image"),
+                    h,
+                    &calls,
+                );
             }
+        }
+    });
+}
+
+#[test]
+fn box_blur_processes_rows_on_more_than_one_thread() {
+    within(LIMIT, "box_blur to return on a 64x48 image", || {
+        let img = random_image(64, 48, 10);
+        let got = assert_runs_on_both_threads("box_blur of a 64x48 image", "progress", |probe| {
+            box_blur(&img, 2, |_| probe.hit())
+        });
+        if let Some(diff) = first_difference(&got, &reference_blur(&img, 2)) {
+            panic!("box_blur(radius 2) of a 64x48 image in a 2-thread pool: {diff}");
         }
     });
 }
@@ -418,7 +551,7 @@ fn box_blur_with_a_radius_larger_than_the_image_averages_the_whole_image() {
                     height: h,
                     pixels: vec![mean; w * h],
                 };
-                if let Some(diff) = first_difference(&box_blur(&img, radius), &want) {
+                if let Some(diff) = first_difference(&box_blur(&img, radius, |_| {}), &want) {
                     panic!(
                         "box_blur(radius {radius}) of a {w}x{h} image must give the \
                          rounded mean {mean:?} everywhere: {diff}"
@@ -436,7 +569,8 @@ fn box_blur_with_a_radius_larger_than_the_image_averages_the_whole_image() {
 #[test]
 fn histogram_counts_each_byte_value() {
     within(LIMIT, "histogram to return on 7 bytes", || {
-        let counts = histogram(&[3, 0, 255, 3, 3, 0, 128]);
+        let calls = Calls::default();
+        let counts = histogram(&[3, 0, 255, 3, 3, 0, 128], |n| calls.record(n));
         let mut want = [0u64; 256];
         want[0] = 2;
         want[3] = 3;
@@ -445,6 +579,12 @@ fn histogram_counts_each_byte_value() {
         if let Some(diff) = first_count_difference(&counts, &want) {
             panic!("histogram of [3, 0, 255, 3, 3, 0, 128]: {diff}");
         }
+        let reported: usize = calls.sorted().iter().sum();
+        assert_eq!(
+            reported, 7,
+            "histogram of 7 bytes: the pieces reported to progress(n) must add up \
+             to the 7 bytes counted"
+        );
     });
 }
 
@@ -457,10 +597,32 @@ fn histogram_matches_the_serial_reference_on_a_large_input() {
             ("1,000,003 random bytes", random_bytes(1_000_003, 500)),
             ("200,001 bytes all equal to 7", vec![7u8; 200_001]),
         ] {
-            let got = histogram(&values);
+            let calls = Calls::default();
+            let got = histogram(&values, |n| calls.record(n));
             if let Some(diff) = first_count_difference(&got, &reference_histogram(&values)) {
                 panic!("histogram of {name}: {diff}");
             }
+            let reported: usize = calls.sorted().iter().sum();
+            assert_eq!(
+                reported,
+                values.len(),
+                "histogram of {name}: the pieces reported to progress(n) must add up \
+                 to the number of bytes counted"
+            );
+        }
+    });
+}
+
+#[test]
+fn histogram_counts_pieces_on_more_than_one_thread() {
+    within(LIMIT, "histogram to return on about 1 MB", || {
+        let values = random_bytes(1_000_003, 501);
+        let got =
+            assert_runs_on_both_threads("histogram of 1,000,003 bytes", "progress", |probe| {
+                histogram(&values, |_| probe.hit())
+            });
+        if let Some(diff) = first_count_difference(&got, &reference_histogram(&values)) {
+            panic!("histogram of 1,000,003 random bytes in a 2-thread pool: {diff}");
         }
     });
 }
@@ -472,6 +634,8 @@ fn histogram_matches_the_serial_reference_on_a_large_input() {
 #[test]
 fn every_function_accepts_empty_images() {
     within(LIMIT, "every function to return on empty images", || {
+        let calls = Calls::default();
+        let progress = |n: usize| calls.record(n);
         for (w, h) in [(0, 0), (0, 5), (7, 0)] {
             let img = Image {
                 width: w,
@@ -484,25 +648,31 @@ fn every_function_accepts_empty_images() {
                 "map_pixels of an empty {w}x{h} image must return an empty {w}x{h} image"
             );
             let mut copy = img.clone();
-            brighten(&mut copy, 5);
+            brighten(&mut copy, 5, progress);
             assert_eq!(
                 copy, img,
                 "brighten of an empty {w}x{h} image must leave it as it is"
             );
             assert!(
-                grayscale(&img).is_empty(),
+                grayscale(&img, progress).is_empty(),
                 "grayscale of an empty {w}x{h} image must be empty"
             );
             for radius in [0, 2] {
                 assert!(
-                    first_difference(&box_blur(&img, radius), &img).is_none(),
+                    first_difference(&box_blur(&img, radius, progress), &img).is_none(),
                     "box_blur(radius {radius}) of an empty {w}x{h} image must return \
                      an empty {w}x{h} image"
                 );
             }
         }
         assert_eq!(
-            histogram(&[]),
+            calls.sorted(),
+            Vec::<usize>::new(),
+            "an image without pixels has no rows to process: brighten, grayscale and \
+             box_blur must not call progress for it"
+        );
+        assert_eq!(
+            histogram(&[], |_| {}),
             [0u64; 256],
             "histogram of no bytes must be all zeros"
         );
@@ -518,9 +688,9 @@ fn results_are_the_same_with_one_thread_and_with_two() {
             let img = random_image(300, 200, 600);
             let run = |threads: usize| {
                 pool(threads).install(|| {
-                    let gray = grayscale(&img);
-                    let counts = histogram(&gray);
-                    (gray, box_blur(&img, 2), counts)
+                    let gray = grayscale(&img, |_| {});
+                    let counts = histogram(&gray, |_| {});
+                    (gray, box_blur(&img, 2, |_| {}), counts)
                 })
             };
             let (gray1, blur1, counts1) = run(1);

@@ -32,7 +32,10 @@ fn test_image() -> Image {
 fn blur(c: &mut Criterion) {
     let img = test_image();
     // Same output, or the comparison would be meaningless.
-    assert_eq!(box_blur(&img, RADIUS), box_blur_serial(&img, RADIUS));
+    assert_eq!(
+        box_blur(&img, RADIUS, |_| {}),
+        box_blur_serial(&img, RADIUS)
+    );
 
     let mut group = c.benchmark_group(format!("box_blur {SIDE}x{SIDE} r{RADIUS}"));
     // Each run takes tens of milliseconds: fewer samples keep the bench short.
@@ -43,7 +46,7 @@ fn blur(c: &mut Criterion) {
     });
     group.bench_function(
         format!("rayon ({} threads)", rayon::current_num_threads()),
-        |b| b.iter(|| box_blur(black_box(&img), RADIUS)),
+        |b| b.iter(|| box_blur(black_box(&img), RADIUS, |_| {})),
     );
     group.finish();
 }
