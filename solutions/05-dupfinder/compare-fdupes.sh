@@ -6,8 +6,8 @@
 #
 # Needs: fdupes, python3 (to generate the tree), cargo; hyperfine and jq if
 # present (else one run each, timed with `date` and `bc`). WORKDIR defaults to
-# /tmp/dupfinder-vs-fdupes; the tree (5,839 file names, 398 MiB) is generated
-# there once and reused.
+# a fresh temporary directory (pass one to keep the tree between runs); the
+# tree (5,839 file names, 398 MiB) is generated there once and reused.
 # COLD=1 evicts the tree's file contents from the page cache before every
 # timed run (fdatasync + posix_fadvise DONTNEED on each file: no root needed,
 # other files untouched; directory metadata stays cached). RUNS=n sets the
@@ -17,7 +17,12 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-work=${1:-/tmp/dupfinder-vs-fdupes}
+if [[ -n ${1:-} ]]; then
+  work=$1
+else
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+fi
 tree=$work/tree
 runs=${RUNS:-10}
 

@@ -43,7 +43,6 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 
-// ANCHOR: types
 /// How many leading bytes the cheap first hashing pass reads from each file.
 /// Files of at most this size are read completely by that pass.
 pub const PREFIX_LEN: u64 = 4096;
@@ -108,7 +107,6 @@ pub struct Progress {
     /// Bytes read from files by the hashing passes.
     pub bytes_read: AtomicU64,
 }
-// ANCHOR_END: types
 
 impl fmt::Display for ScanError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -116,11 +114,11 @@ impl fmt::Display for ScanError {
     }
 }
 
-// ANCHOR: api
 impl Report {
-    /// The process exit status for this report, like `grep` and `diff`:
-    /// 2 if `errors` is not empty (the report may be incomplete), else 1 if
-    /// at least one group was found, else 0.
+    /// The process exit status for this report, in the style of `diff` and
+    /// `cmp` (not `grep`, which exits 0 when it finds something): 2 if
+    /// `errors` is not empty (the report may be incomplete), else 1 if at
+    /// least one group was found, else 0.
     pub fn exit_code(&self) -> u8 {
         // TODO: return 2, 1 or 0 as described above.
         todo!("Report::exit_code")
@@ -128,8 +126,9 @@ impl Report {
 }
 
 /// Scans `roots` and returns the groups of identical files: [`scan`], then
-/// [`confirm`]. (Given: nothing to do here.)
+/// [`confirm`].
 pub fn find_duplicates(roots: &[PathBuf], opts: &Options) -> Report {
+    // Given: nothing to do here.
     let progress = Progress::default();
     confirm(scan(roots, opts, &progress), &progress)
 }
@@ -199,4 +198,3 @@ pub fn write_json_lines(groups: &[Group], out: &mut impl Write) -> io::Result<()
     // TODO: build each object (serde_json::json! helps) and write it on its own line.
     todo!("write_json_lines")
 }
-// ANCHOR_END: api

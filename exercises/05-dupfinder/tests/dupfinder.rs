@@ -575,6 +575,43 @@ fn progress_counters_reach_their_totals() {
     });
 }
 
+#[test]
+fn files_that_differ_in_their_first_bytes_are_told_apart_by_the_prefix_alone() {
+    within(
+        LIMIT,
+        "confirm on two 1 MiB files that differ at byte 0",
+        || {
+            let dir = tempdir();
+            let root = dir.path();
+            let size = 1 << 20;
+            put(root, "a", &content(size, 31));
+            put(root, "b", &content(size, 32));
+            let candidates = Candidates {
+                groups: vec![group(root, size, &["a", "b"])],
+                errors: Vec::new(),
+            };
+            let progress = Progress::default();
+            let report = confirm(candidates, &progress);
+            assert!(
+                report.groups.is_empty(),
+                "a and b differ from their first byte on: no group, got {:?}",
+                report.groups
+            );
+            let read = progress.bytes_read.load(Ordering::Relaxed);
+            // Each file's first PREFIX_LEN bytes tell them apart; a little slack
+            // for a reader that reads a few more bytes than it hashes.
+            let allowed = 2 * PREFIX_LEN + 2 * 8192;
+            assert!(
+                read <= allowed,
+                "two 1 MiB files that differ at byte 0 should cost one prefix each \
+             (about 2 x {PREFIX_LEN} bytes), but bytes_read is {read}: the first pass \
+             must hash only the prefix, and only files whose prefixes match are read \
+             in full"
+            );
+        },
+    );
+}
+
 // ------------------------------------------------------- the library: output
 
 /// A group with a file name that is not UTF-8: `caf\xe9.jpg`, the Latin-1

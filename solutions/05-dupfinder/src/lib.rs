@@ -28,6 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use rayon::prelude::*;
 use walkdir::WalkDir;
 
+// ANCHOR: types
 /// How many leading bytes the cheap first hashing pass reads from each file.
 /// Files of at most this size are read completely by that pass.
 pub const PREFIX_LEN: u64 = 4096;
@@ -93,6 +94,8 @@ pub struct Progress {
     pub bytes_read: AtomicU64,
 }
 
+// ANCHOR_END: types
+
 impl fmt::Display for ScanError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.path.display(), self.message)
@@ -100,10 +103,10 @@ impl fmt::Display for ScanError {
 }
 
 impl Report {
-    /// The process exit status for this report, like `grep` and `diff`:
-    /// 2 if anything was reported as an error (the report may be
-    /// incomplete), else 1 if at least one group of duplicates was found,
-    /// else 0.
+    /// The process exit status for this report, in the style of `diff` and
+    /// `cmp` (not `grep`, which exits 0 when it finds something): 2 if
+    /// `errors` is not empty (the report may be incomplete), else 1 if at
+    /// least one group was found, else 0.
     pub fn exit_code(&self) -> u8 {
         if !self.errors.is_empty() {
             2
@@ -373,7 +376,7 @@ fn walk_error(root: &Path, err: &walkdir::Error) -> ScanError {
 
 /// Writes the groups as `fdupes` does: one path per line, each group
 /// followed by an empty line. Nothing at all when there are no groups.
-/// Paths come out as raw bytes (`std::os::unix::ffi::OsStrExt`), so
+/// Paths should come out as raw bytes (`std::os::unix::ffi::OsStrExt`), so
 /// that a name that is not UTF-8 is printed unchanged.
 pub fn write_text(groups: &[Group], out: &mut impl Write) -> io::Result<()> {
     for group in groups {
@@ -388,8 +391,8 @@ pub fn write_text(groups: &[Group], out: &mut impl Write) -> io::Result<()> {
 
 /// Writes one JSON object per group and line (JSON Lines), for example
 /// `{"paths":["a/x","b/y"],"size":1234}` (the order of the keys does not
-/// matter to a JSON reader). JSON strings are Unicode: the bytes of
-/// a path that are not UTF-8 become U+FFFD (`Path::to_string_lossy`).
+/// matter to a JSON reader). JSON strings are Unicode: replace the bytes of
+/// a path that are not UTF-8 with U+FFFD (`Path::to_string_lossy`).
 pub fn write_json_lines(groups: &[Group], out: &mut impl Write) -> io::Result<()> {
     for group in groups {
         let paths: Vec<_> = group.paths.iter().map(|p| p.to_string_lossy()).collect();
