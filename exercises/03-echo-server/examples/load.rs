@@ -4,8 +4,8 @@
 //! cargo run --release -p exercise-03 --features examples --example load -- CLIENTS ROUND_TRIPS
 //! ```
 //!
-//! (`-p solution-03`, without `--features examples`, measures the reference
-//! solution instead.)
+//! (`-p solution-03` instead of `-p exercise-03` measures the reference
+//! solution.)
 //!
 //! The server runs on one thread (a current-thread runtime), the clients on
 //! another. Each client connects, then sends a line and waits for its echo,
@@ -36,7 +36,8 @@ fn main() -> io::Result<()> {
             addr_tx
                 .send(listener.local_addr()?)
                 .expect("main is waiting");
-            serve(listener, Config::default()).await
+            serve(listener, Config::default()).await;
+            Ok(())
         })
     });
     let addr = addr_rx.recv().expect("the server thread failed to start");
@@ -99,7 +100,10 @@ async fn client(stream: TcpStream, round_trips: usize) -> io::Result<Vec<Duratio
 }
 
 fn runtime() -> io::Result<Runtime> {
-    Builder::new_current_thread().enable_io().build()
+    Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
 }
 
 fn invalid(e: std::num::ParseIntError) -> io::Error {

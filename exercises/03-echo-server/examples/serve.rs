@@ -8,7 +8,7 @@
 //!
 //! (`--features examples`: the examples are left out of `cargo test` so that
 //! a re-test after an edit links fewer binaries. With `-p solution-03` the
-//! same program runs the reference solution, no feature needed.)
+//! same program runs the reference solution.)
 //!
 //! then, in a second terminal, `nc 127.0.0.1 7878`. Stop it with Ctrl-C.
 
@@ -28,12 +28,14 @@ fn main() -> io::Result<()> {
     // feature, which this crate leaves out to compile faster.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
+        .enable_time() // for the idle timeout and the pause after accept errors
         .build()?;
     runtime.block_on(async {
         // Loopback only: programs on other machines cannot connect. Read the
         // chapter's section on 127.0.0.1 before you change this.
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         eprintln!("listening on {}", listener.local_addr()?);
-        serve(listener, Config::default()).await
+        serve(listener, Config::default()).await;
+        Ok(())
     })
 }
