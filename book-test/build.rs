@@ -2,38 +2,214 @@
 //! every chapter, writes the expanded copies to `OUT_DIR/book/`, and hands
 //! those to skeptic. Code the book shows from an exercise or a solution is
 //! therefore compiled and run in the book's context too.
+//!
+//! `compile_fail` blocks are not skeptic's: a block written
+//! ```` ```rust,compile_fail,E0382 ```` must fail to compile *with error
+//! E0382*, not for any reason (a typo would do that). An error that has no
+//! code is named by its message, words joined by `-`:
+//! ```` ```rust,compile_fail,error-future-cannot-be-sent-between-threads-safely ````
+//! (an `error` line of the compiler's output must contain that text). This
+//! script takes these blocks out of skeptic's copy and writes a test for each
+//! to `OUT_DIR/compile-fail-tests.rs`; `src/compile_fail.rs` compiles the
+//! block the way skeptic does and looks for the error in the compiler's
+//! output.
 
 use std::env;
+use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let book_src = manifest.join("../src");
-    let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("book");
+    let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
+    let out = out_dir.join("book");
     let _ = fs::remove_dir_all(&out);
 
     // A change anywhere in the book, or in a file it includes, re-runs us.
     println!("cargo:rerun-if-changed={}", book_src.display());
 
     let mut expanded = Vec::new();
-    for md in markdown_files(&book_src) {
+    let mut compile_fail = Vec::new();
+    let mut files = markdown_files(&book_src);
+    files.sort();
+    for md in files {
         let rel = md.strip_prefix(&book_src).unwrap();
         if rel == Path::new("SUMMARY.md") {
             continue;
         }
         let text = fs::read_to_string(&md).unwrap();
         let text = expand_includes(&text, md.parent().unwrap());
-        let text = text.replace("```rust,compile_fail", "```rust,no_run,should_panic");
         // skeptic names each test after its file, and a function name cannot
         // start with a digit (`01-async-basics.md`): prefix the copies.
         let dest = out.join(format!("ch{}", rel.display()));
+        let stem = sanitize(dest.file_stem().unwrap().to_str().unwrap());
+        let text = take_compile_fail_blocks(&text, &stem, &mut compile_fail);
         fs::create_dir_all(dest.parent().unwrap()).unwrap();
         fs::write(&dest, text).unwrap();
         expanded.push(dest);
     }
     expanded.sort();
     skeptic::generate_doc_tests(&expanded);
+    write_compile_fail_tests(&out_dir, &manifest, &compile_fail);
+}
+
+/// A ```` ```rust,compile_fail,E.... ```` block of the book.
+struct CompileFail {
+    /// The test's name, as skeptic would have named it.
+    name: String,
+    /// The error codes the compiler must report (`E0382`).
+    codes: Vec<String>,
+    /// Texts an `error` line of the compiler's output must contain, for
+    /// errors without a code (from `error-future-cannot-be-sent`).
+    messages: Vec<String>,
+    /// The block's code, hidden (`# `) lines included and unmarked.
+    code: String,
+}
+
+/// Moves every `compile_fail` block of `text` into `found`, and returns the
+/// text with those blocks turned into ```` ```text ```` blocks (same lines,
+/// so skeptic's line numbers for the other blocks do not move).
+fn take_compile_fail_blocks(text: &str, stem: &str, found: &mut Vec<CompileFail>) -> String {
+    let mut result = String::with_capacity(text.len());
+    let mut section: Option<String> = None;
+    // Inside a fence: (its backticks, the compile_fail block being read).
+    let mut fence: Option<(String, Option<CompileFail>)> = None;
+    for (index, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let mut out_line = line.to_owned();
+        match &mut fence {
+            None => {
+                if let Some(ticks) = fence_marker(trimmed) {
+                    let info = &trimmed[ticks.len()..];
+                    let tokens: Vec<&str> = info
+                        .split(|c: char| !(c == '_' || c == '-' || c.is_alphanumeric()))
+                        .filter(|t| !t.is_empty())
+                        .collect();
+                    let block = (tokens.contains(&"rust") && tokens.contains(&"compile_fail"))
+                        .then(|| {
+                            // skeptic's name: the section (headings # and ##) and
+                            // the 1-based line of the opening fence.
+                            let name = match &section {
+                                Some(s) => format!("{stem}_sect_{s}_line_{}", index + 1),
+                                None => format!("{stem}_line_{}", index + 1),
+                            };
+                            out_line = format!("{}text", &line[..line.len() - info.len()]);
+                            CompileFail {
+                                name,
+                                codes: tokens
+                                    .iter()
+                                    .filter(|t| is_error_code(t))
+                                    .map(|t| t.to_string())
+                                    .collect(),
+                                messages: tokens
+                                    .iter()
+                                    .filter_map(|t| t.strip_prefix("error-"))
+                                    .map(|words| words.replace('-', " "))
+                                    .collect(),
+                                code: String::new(),
+                            }
+                        });
+                    fence = Some((ticks, block));
+                } else if let Some(title) = trimmed
+                    .strip_prefix("# ")
+                    .or_else(|| trimmed.strip_prefix("## "))
+                {
+                    section = Some(sanitize(&without_inline_code(title)));
+                }
+            }
+            Some((ticks, block)) => {
+                if trimmed.starts_with(ticks.as_str())
+                    && trimmed.trim_end().trim_matches('`').is_empty()
+                {
+                    if let Some(block) = block.take() {
+                        found.push(block);
+                    }
+                    fence = None;
+                } else if let Some(block) = block {
+                    block.code.push_str(unhide(line));
+                    block.code.push('\n');
+                }
+            }
+        }
+        result.push_str(&out_line);
+        result.push('\n');
+    }
+    result
+}
+
+/// The backticks (or tildes) that open a fenced block, if `line` opens one.
+fn fence_marker(line: &str) -> Option<String> {
+    for c in ['`', '~'] {
+        let n = line.chars().take_while(|&x| x == c).count();
+        if n >= 3 {
+            return Some(c.to_string().repeat(n));
+        }
+    }
+    None
+}
+
+/// `E` and four digits: a rustc error code.
+fn is_error_code(token: &str) -> bool {
+    token.len() == 5 && token.starts_with('E') && token[1..].chars().all(|c| c.is_ascii_digit())
+}
+
+/// A hidden line (`# code`) as the compiler sees it, as rustdoc and skeptic do.
+fn unhide(line: &str) -> &str {
+    let trimmed = line.trim_start();
+    if let Some(rest) = trimmed.strip_prefix("# ") {
+        rest
+    } else if trimmed.trim_end() == "#" {
+        ""
+    } else {
+        line
+    }
+}
+
+/// A heading's text without its `inline code` (skeptic keeps only the text).
+fn without_inline_code(title: &str) -> String {
+    title
+        .split('`')
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 0)
+        .map(|(_, part)| part)
+        .collect()
+}
+
+/// skeptic's test-name rule: lower case, every run of other characters one `_`.
+fn sanitize(s: &str) -> String {
+    s.to_ascii_lowercase()
+        .split(|c: char| !(c.is_ascii_alphanumeric()))
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
+/// One `#[test]` per `compile_fail` block, calling `crate::compile_fail::check`.
+fn write_compile_fail_tests(out_dir: &Path, manifest: &Path, blocks: &[CompileFail]) {
+    let target = env::var("TARGET").unwrap();
+    let mut code = String::new();
+    for block in blocks {
+        let codes: Vec<String> = block.codes.iter().map(|c| format!("{c:?}")).collect();
+        let messages: Vec<String> = block.messages.iter().map(|m| format!("{m:?}")).collect();
+        writeln!(
+            code,
+            "#[test]\nfn {name}() {{\n    crate::compile_fail::check(\n        \
+             \"book::{name}\",\n        &[{codes}],\n        &[{messages}],\n        {root:?},\n        {out:?},\n        \
+             {target:?},\n        r####\"{text}\"####,\n    );\n}}\n",
+            name = block.name,
+            codes = codes.join(", "),
+            messages = messages.join(", "),
+            root = manifest.display().to_string(),
+            out = out_dir.display().to_string(),
+            text = block.code,
+        )
+        .unwrap();
+    }
+    let path = out_dir.join("compile-fail-tests.rs");
+    if fs::read_to_string(&path).ok().as_deref() != Some(code.as_str()) {
+        fs::write(path, code).unwrap();
+    }
 }
 
 fn markdown_files(dir: &Path) -> Vec<PathBuf> {
@@ -50,8 +226,7 @@ fn markdown_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Replaces each `{{#include path[:range|:anchor]}}` (and `rustdoc_include`)
-/// with the text mdBook would put there. `compile_fail` blocks become
-/// `no_run,should_panic`: skeptic then passes only if compilation fails.
+/// with the text mdBook would put there.
 fn expand_includes(text: &str, base: &Path) -> String {
     let mut result = String::with_capacity(text.len());
     let mut rest = text;

@@ -4,11 +4,17 @@
 //! `{{#include}}` directives expanded (skeptic reads raw Markdown and would
 //! otherwise try to compile the directive), then asks skeptic to turn each
 //! ```` ```rust ```` block into a test that compiles the block with `rustc`
-//! against this crate's dependencies and runs it.
+//! against this crate's dependencies and runs it. Each
+//! ```` ```rust,compile_fail,E0382 ```` block becomes a test of its own
+//! ([`compile_fail`]) that passes only if the compiler reports that error.
 //!
 //! Run them with `cargo test -p book-test`.
 
 #[cfg(test)]
+mod compile_fail;
+
+#[cfg(test)]
 mod book {
     include!(concat!(env!("OUT_DIR"), "/skeptic-tests.rs"));
+    include!(concat!(env!("OUT_DIR"), "/compile-fail-tests.rs"));
 }

@@ -153,7 +153,7 @@ where
     if busiest > BLOCKED {
         panic!(
             "the runtime's thread was busy for {busiest:.0?} of real time without \
-             a pause, while {expected_owned}.\n\
+             a pause (the test expected: {expected_owned}).\n\
              On a paused clock nothing here needs real time: something blocks \
              the async thread (std::thread::sleep, blocking I/O, a long loop). \
              In async code, wait with tokio::time::sleep and run blocking work \
