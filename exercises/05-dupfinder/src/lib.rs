@@ -11,9 +11,9 @@
 //! 3. [`write_text`], [`write_json_lines`] and [`Report::exit_code`] give the
 //!    program its output and its exit status.
 //!
-//! Bad input never stops the scan and never lands in a group: an unreadable
-//! directory, a broken symbolic link or a file that vanished is recorded as a
-//! [`ScanError`] and skipped.
+//! Bad input never stops the scan, never blocks it and never lands in a
+//! group: an unreadable directory, a broken symbolic link or a file that
+//! vanished is recorded as a [`ScanError`] and skipped.
 //!
 //! The program itself (`src/main.rs`: arguments, progress bar, printing) is
 //! given; it only calls the functions below. Try it on a real directory once
@@ -40,7 +40,7 @@
 
 use std::fmt;
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 
 /// How many leading bytes the cheap first hashing pass reads from each file.
@@ -53,7 +53,8 @@ pub const PREFIX_LEN: u64 = 4096;
 pub struct Options {
     /// Follow symbolic links to files and directories. Symbolic links are
     /// otherwise ignored (they are not files). When following, a link loop
-    /// or a broken link is reported as a [`ScanError`] and skipped.
+    /// or a broken link is reported as a [`ScanError`] (whose message says
+    /// "symbolic link loop" or "broken symbolic link") and skipped.
     pub follow_links: bool,
     /// Also consider empty files; all empty files then form one group.
     pub include_empty: bool,
@@ -86,7 +87,8 @@ pub struct Candidates {
 }
 
 /// The result of a whole run. `groups` are sorted by size, largest first,
-/// then by their first path; `errors` are sorted by path, then message.
+/// then by their first path; `errors` are sorted by path, and name each
+/// failing path once, even when overlapping roots reached it twice.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Report {
     pub groups: Vec<Group>,
@@ -130,7 +132,7 @@ impl Report {
 pub fn find_duplicates(roots: &[PathBuf], opts: &Options) -> Report {
     // Given: nothing to do here.
     let progress = Progress::default();
-    confirm(scan(roots, opts, &progress), &progress)
+    confirm(scan(roots, opts, &progress), &progress, |_| {})
 }
 
 /// Stage 1: walks every root (recursively; a root may also be a file) and
@@ -143,8 +145,9 @@ pub fn find_duplicates(roots: &[PathBuf], opts: &Options) -> Report {
 ///   under two roots, a followed symlink) count as ONE file, listed under
 ///   its smallest path.
 /// - Anything that cannot be listed or examined (a missing root, a directory
-///   without read permission) becomes a [`ScanError`] for that path, and the
-///   walk goes on.
+///   without read permission) becomes a [`ScanError`] naming the path that
+///   failed (the directory that could not be listed, not the root above
+///   it), and the walk goes on.
 /// - Adds 1 to `progress.files_found` for every regular-file name found,
 ///   before the filters above (empty files and extra names included).
 ///
@@ -164,18 +167,29 @@ pub fn scan(roots: &[PathBuf], opts: &Options, progress: &Progress) -> Candidate
 ///   if it is not larger) and split the groups by that hash; then hash the
 ///   whole content of files larger than `PREFIX_LEN` whose prefix still
 ///   matches another's, and split again. Files left alone are dropped.
-/// - A file that cannot be opened or read, or whose size is no longer the
-///   group's `size` (it changed since the scan), becomes a [`ScanError`] and
-///   is left out; the rest of its group is still compared.
+/// - The files are hashed in parallel on the current rayon pool.
+///   `on_read(path)` is called on the thread that is about to read a file,
+///   each time a pass reads one (twice for a file that reaches the full
+///   pass).
+/// - A file that cannot be opened or read, that is no longer a regular file
+///   (replaced by a named pipe, say: opening must not wait for a writer),
+///   or whose size is no longer the group's `size` (it changed since the
+///   scan), becomes a [`ScanError`] and is left out; the rest of its group
+///   is still compared.
 /// - The returned [`Report`] keeps the candidates' errors and adds its own;
 ///   `groups` and `errors` are sorted as documented on [`Report`].
 /// - Progress: stores the number of paths in `candidates` into
-///   `progress.candidates` first; adds 1 to `progress.candidates_done` when
-///   a file is settled (it turned out unique, was hashed in full, or
-///   failed), so the two are equal at the end; adds every byte read to
+///   `progress.candidates` first; adds 1 to `progress.candidates_done` as
+///   soon as a file is settled (it turned out unique, was hashed in full,
+///   or failed), file by file rather than a group or a pass at once, so the
+///   two are equal at the end; adds every byte read to
 ///   `progress.bytes_read`.
-pub fn confirm(candidates: Candidates, progress: &Progress) -> Report {
-    // TODO: hash the prefixes in parallel and split the groups by hash.
+pub fn confirm(
+    candidates: Candidates,
+    progress: &Progress,
+    on_read: impl Fn(&Path) + Sync,
+) -> Report {
+    // TODO: hash the prefixes in parallel (on_read before each read), split by hash.
     // TODO: hash the survivors in full in parallel and split again.
     // TODO: check each file's length, record errors, update progress, sort.
     todo!("confirm: hash the candidates and keep the identical ones")

@@ -1,8 +1,9 @@
 //! `dupfinder`: finds files with identical content.
 //!
-//! The solution builds this very file too (its Cargo.toml points here): it parses the
-//! arguments, draws a progress bar while the library works, and prints the
-//! report. Everything it calls lives in `src/lib.rs`.
+//! The solution builds this very file too, as its `dupfinder-reference`
+//! binary (its Cargo.toml points here): it parses the arguments, draws a
+//! progress bar while the library works, and prints the report. Everything
+//! it calls lives in `src/lib.rs`.
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
@@ -19,9 +20,11 @@ use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 /// the first 4 KiB, then of the whole file.
 #[derive(Parser, Debug)]
 #[command(
+    name = "dupfinder",
     version,
-    after_help = "Exit status: 0 no duplicates found, 1 duplicates found, \
-                  2 trouble (a path could not be scanned or read, or bad usage).\n\
+    after_help = "Exit status, as for diff and cmp: 0 no duplicates found, \
+                  1 duplicates found, 2 trouble (a path could not be scanned \
+                  or read, or bad usage).\n\
                   Hard links to one file are one file, not duplicates. \
                   Symbolic links are not followed unless -L is given."
 )]
@@ -38,7 +41,7 @@ struct Args {
     /// Print one JSON object per group and line: {"paths":[...],"size":N}.
     #[arg(long)]
     json: bool,
-    /// Number of hashing threads [default: one per CPU].
+    /// Number of hashing threads [default: one per logical CPU].
     #[arg(short = 'j', long, value_parser = clap::value_parser!(u16).range(1..))]
     threads: Option<u16>,
 }
@@ -57,7 +60,8 @@ fn main() -> ExitCode {
     };
     let progress = Progress::default();
     let report = with_progress_bar(&progress, || {
-        confirm(scan(&args.roots, &opts, &progress), &progress)
+        // No per-file hook: the progress bar reads the counters.
+        confirm(scan(&args.roots, &opts, &progress), &progress, |_| {})
     });
 
     // Errors first, on stderr: they do not change the groups on stdout.

@@ -3,15 +3,16 @@
 //! Every test builds a small tree in a temporary directory, runs your code
 //! on it, either as a library (`find_duplicates`, `scan`, `confirm`) or as
 //! the `dupfinder` program, and compares the result exactly. Each body runs
-//! under a watchdog: code that hangs fails after 10 s with a message.
+//! under a watchdog: code that hangs fails after 5 s with a message.
 
 use std::ffi::OsStr;
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{PermissionsExt, symlink};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::Ordering;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -60,32 +61,49 @@ fn error_paths(report: &Report) -> Vec<PathBuf> {
 }
 
 // ANCHOR: run_binary
+/// The program under test: `dupfinder` in the exercise, `dupfinder-reference`
+/// in the solution, which shares this file. Cargo builds a package's
+/// binaries before its integration tests and tells them where they are, at
+/// compile time, in `CARGO_BIN_EXE_<name>`.
+const DUPFINDER: &str = match option_env!("CARGO_BIN_EXE_dupfinder") {
+    Some(path) => path,
+    None => match option_env!("CARGO_BIN_EXE_dupfinder-reference") {
+        Some(path) => path,
+        None => panic!("this package has no dupfinder binary"),
+    },
+};
+
 /// Runs the `dupfinder` binary of this package with `args` and returns its
-/// exit status, stdout and stderr. Kills it if it runs for more than 8 s, so
-/// that a program stuck in a loop does not outlive the test run.
+/// exit status, stdout and stderr.
 fn dupfinder(args: &[&Path]) -> Output {
+    let mut command = Command::new(DUPFINDER);
+    command.args(args);
+    run(command)
+}
+
+/// Runs `command` and returns its exit status, stdout and stderr. Kills it
+/// if it runs for more than 8 s, so that a program stuck in a loop does not
+/// outlive the test run.
+fn run(mut command: Command) -> Output {
     // Output goes to files, not pipes: a child that writes a lot can never
     // block on a full pipe while we wait for it to exit.
     let capture = tempdir();
     let stdout_path = capture.path().join("stdout");
     let stderr_path = capture.path().join("stderr");
-    // Cargo builds the package's binaries before its integration tests and
-    // tells them where they are, at compile time.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dupfinder"))
-        .args(args)
+    let mut child = command
         .stdout(File::create(&stdout_path).unwrap())
         .stderr(File::create(&stderr_path).unwrap())
         .spawn()
-        .expect("starting the dupfinder binary");
+        .unwrap_or_else(|e| panic!("starting {command:?}: {e}"));
     let deadline = Instant::now() + Duration::from_secs(8);
     let status = loop {
-        if let Some(status) = child.try_wait().expect("waiting for dupfinder") {
+        if let Some(status) = child.try_wait().expect("waiting for the child") {
             break status;
         }
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("dupfinder {args:?} was still running after 8 s, and was killed");
+            panic!("{command:?} was still running after 8 s, and was killed");
         }
         thread::sleep(Duration::from_millis(5));
     };
@@ -96,6 +114,62 @@ fn dupfinder(args: &[&Path]) -> Output {
     }
 }
 // ANCHOR_END: run_binary
+
+/// A rayon pool of exactly `threads` threads, for tests that need to know
+/// where the work runs.
+fn pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("building a rayon thread pool for the test")
+}
+
+/// How long a probe call waits for the other thread of a 2-thread pool.
+const WAIT_FOR_THE_OTHER_THREAD: Duration = Duration::from_secs(2);
+
+/// An `on_read` callback for work running in a pool of two threads. It notes
+/// which thread calls it, and holds every caller until both threads of the
+/// pool have called it (or until `WAIT_FOR_THE_OTHER_THREAD` has passed).
+///
+/// Work that rayon splits leaves pieces in the first thread's queue while
+/// that thread waits here, so the other thread steals one and calls the
+/// probe too: the wait ends at once. Serial code calls it from one thread
+/// only, so the wait expires and the test fails, on any machine. (The 2 s
+/// bound a failure; no passing run depends on them.)
+struct TwoThreadProbe {
+    seen: [AtomicBool; 2],
+    outside_pool: AtomicBool,
+    gave_up: AtomicBool,
+    deadline: Instant,
+}
+
+impl TwoThreadProbe {
+    fn new() -> Self {
+        TwoThreadProbe {
+            seen: [AtomicBool::new(false), AtomicBool::new(false)],
+            outside_pool: AtomicBool::new(false),
+            gave_up: AtomicBool::new(false),
+            deadline: Instant::now() + WAIT_FOR_THE_OTHER_THREAD,
+        }
+    }
+
+    fn both_seen(&self) -> bool {
+        self.seen.iter().all(|s| s.load(Ordering::SeqCst))
+    }
+
+    fn hit(&self) {
+        match rayon::current_thread_index() {
+            Some(i) if i < 2 => self.seen[i].store(true, Ordering::SeqCst),
+            _ => self.outside_pool.store(true, Ordering::SeqCst),
+        }
+        while !self.both_seen() && !self.gave_up.load(Ordering::SeqCst) {
+            if Instant::now() >= self.deadline {
+                self.gave_up.store(true, Ordering::SeqCst);
+            }
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
 
 fn describe(out: &Output) -> String {
     format!(
@@ -360,6 +434,34 @@ impl Drop for Restore {
     }
 }
 
+/// Runs `dupfinder` as the unprivileged user `nobody` (uid and gid 65534)
+/// through util-linux's `setpriv`, for a test running as root; an error
+/// saying why when that is not possible here.
+fn dupfinder_as_nobody(args: &[&Path]) -> Result<Output, String> {
+    let as_nobody = |args: &[&OsStr]| {
+        let mut command = Command::new("setpriv");
+        command
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(DUPFINDER)
+            .args(args);
+        command
+    };
+    // Can nobody run the binary at all (setpriv installed, every directory
+    // above the binary open to others)?
+    match as_nobody(&[OsStr::new("--version")]).output() {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => {
+            return Err(format!(
+                "`setpriv ... dupfinder --version` as nobody failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Err(e) => return Err(format!("cannot run setpriv: {e}")),
+    }
+    let args: Vec<&OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    Ok(run(as_nobody(&args)))
+}
+
 #[test]
 fn unreadable_directories_and_files_are_reported_and_skipped() {
     within(
@@ -368,8 +470,13 @@ fn unreadable_directories_and_files_are_reported_and_skipped() {
         || {
             let dir = tempdir();
             let root = dir.path();
-            put(root, "a", &content(64, 16));
-            put(root, "b", &content(64, 16));
+            // Open to others, so that the half below that runs as `nobody`
+            // can read everything but the two mode-000 entries.
+            fs::set_permissions(root, fs::Permissions::from_mode(0o755)).unwrap();
+            for rel in ["a", "b"] {
+                let path = put(root, rel, &content(64, 16));
+                fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+            }
             put(root, "locked/c", &content(64, 16));
             let secret = put(root, "secret", &content(64, 16));
             let locked = root.join("locked");
@@ -380,34 +487,75 @@ fn unreadable_directories_and_files_are_reported_and_skipped() {
 
             let report = find_duplicates(&[root.to_path_buf()], &defaults());
 
-            // The superuser (root, as in many containers) may read anything, mode
-            // 000 or not. Then there is nothing unreadable to report, and the
-            // test checks the other half of the contract: everything is grouped.
-            if fs::read_dir(&locked).is_ok() {
+            if fs::read_dir(&locked).is_err() {
                 assert_eq!(
-                    (report.groups, report.errors),
-                    (
-                        vec![group(root, 64, &["a", "b", "locked/c", "secret"])],
-                        vec![]
-                    ),
-                    "(running as a user who can read mode-000 files, e.g. root) \
-                 expected all four copies in one group and no errors"
+                    report.groups,
+                    vec![group(root, 64, &["a", "b"])],
+                    "expected the group of a and b: `locked/` cannot be listed and \
+                     `secret` cannot be read, so neither may appear in a group"
+                );
+                assert_eq!(
+                    error_paths(&report),
+                    vec![locked, secret],
+                    "expected one error for the directory `locked` and one for the \
+                     file `secret`, sorted by path; got {:?}",
+                    report.errors
                 );
                 return;
             }
+
+            // The superuser (root, as in many containers) may read anything,
+            // mode 000 or not: the library sees nothing unreadable, and the
+            // test checks the other half of the contract, everything grouped.
             assert_eq!(
-                report.groups,
-                vec![group(root, 64, &["a", "b"])],
-                "expected the group of a and b: `locked/` cannot be listed and `secret` \
-             cannot be read, so neither may appear in a group"
+                (report.groups, report.errors),
+                (
+                    vec![group(root, 64, &["a", "b", "locked/c", "secret"])],
+                    vec![]
+                ),
+                "(running as a user who can read mode-000 files, e.g. root) \
+                 expected all four copies in one group and no errors"
+            );
+            // The unreadable half then runs the program as `nobody`.
+            let out = match dupfinder_as_nobody(&[root]) {
+                Ok(out) => out,
+                Err(why) => {
+                    eprintln!(
+                        "note: running as root, so mode 000 hides nothing from the \
+                         library; the check of unreadable entries was SKIPPED, as \
+                         dupfinder cannot run as nobody here ({why})"
+                    );
+                    return;
+                }
+            };
+            eprintln!(
+                "note: running as root; the check of unreadable entries ran the \
+                 dupfinder binary as user nobody (setpriv)"
+            );
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let expected = format!(
+                "{}\n{}\n\n",
+                root.join("a").display(),
+                root.join("b").display()
             );
             assert_eq!(
-                error_paths(&report),
-                vec![locked, secret],
-                "expected one error for the directory `locked` and one for the file \
-             `secret`, sorted by path; got {:?}",
-                report.errors
+                (out.status.code(), stdout.as_ref()),
+                (Some(2), expected.as_str()),
+                "(dupfinder run as user nobody) `locked/` cannot be listed and \
+                 `secret` cannot be read: expected exit status 2 and the group of a \
+                 and b only\n{}",
+                describe(&out)
             );
+            for unreadable in [&locked, &secret] {
+                let line = format!("dupfinder: {}: ", unreadable.display());
+                assert!(
+                    stderr.lines().filter(|l| l.starts_with(&line)).count() == 1,
+                    "(dupfinder run as user nobody) expected one error line on stderr \
+                     starting with {line:?}\n{}",
+                    describe(&out)
+                );
+            }
         },
     );
 }
@@ -441,7 +589,7 @@ fn a_file_deleted_before_hashing_is_reported_and_left_out() {
         // deleted them): that must be reported, not trusted, not a crash.
         fs::remove_file(root.join("b")).unwrap();
         fs::remove_file(root.join("e")).unwrap();
-        let report = confirm(candidates, &progress);
+        let report = confirm(candidates, &progress, |_| {});
 
         assert_eq!(
             report.groups,
@@ -478,7 +626,7 @@ fn a_file_that_changes_size_before_hashing_is_not_grouped() {
         grown.push(0);
         fs::write(root.join("b"), grown).unwrap();
         fs::write(root.join("e"), content(50, 20)).unwrap();
-        let report = confirm(candidates, &progress);
+        let report = confirm(candidates, &progress, |_| {});
 
         assert_eq!(
             report.groups,
@@ -512,7 +660,7 @@ fn a_small_file_that_grows_before_hashing_is_not_grouped() {
         let mut grown = content(100, 33);
         grown.push(0);
         fs::write(root.join("b"), grown).unwrap();
-        let report = confirm(candidates, &progress);
+        let report = confirm(candidates, &progress, |_| {});
 
         assert_eq!(
             report.groups,
@@ -552,7 +700,7 @@ fn progress_counters_reach_their_totals() {
             8,
             "after scan, files_found should count the 8 regular files (empty ones too)"
         );
-        let report = confirm(candidates, &progress);
+        let report = confirm(candidates, &progress, |_| {});
         assert_eq!(report.groups.len(), 1, "expected one group (x1, x2, x3)");
         assert_eq!(
             progress.candidates.load(Ordering::Relaxed),
@@ -591,7 +739,7 @@ fn files_that_differ_in_their_first_bytes_are_told_apart_by_the_prefix_alone() {
                 errors: Vec::new(),
             };
             let progress = Progress::default();
-            let report = confirm(candidates, &progress);
+            let report = confirm(candidates, &progress, |_| {});
             assert!(
                 report.groups.is_empty(),
                 "a and b differ from their first byte on: no group, got {:?}",
@@ -607,6 +755,296 @@ fn files_that_differ_in_their_first_bytes_are_told_apart_by_the_prefix_alone() {
              (about 2 x {PREFIX_LEN} bytes), but bytes_read is {read}: the first pass \
              must hash only the prefix, and only files whose prefixes match are read \
              in full"
+            );
+        },
+    );
+}
+
+#[test]
+fn confirm_hashes_files_on_several_threads_at_once() {
+    within(
+        LIMIT,
+        "confirm to finish on 9 files in a pool of 2 threads",
+        || {
+            let dir = tempdir();
+            let root = dir.path();
+            // Three sizes, three files each: in every size, two copies and
+            // one file that differs from the first byte on.
+            for (size, seed) in [(5_000, 41), (6_000, 42), (7_000, 43)] {
+                put(root, &format!("{size}-a"), &content(size, seed));
+                put(root, &format!("{size}-b"), &content(size, seed));
+                put(root, &format!("{size}-c"), &content(size, seed + 100));
+            }
+            let progress = Progress::default();
+            let candidates = scan(&[root.to_path_buf()], &defaults(), &progress);
+
+            let probe = TwoThreadProbe::new();
+            let report = pool(2).install(|| confirm(candidates, &progress, |_| probe.hit()));
+
+            assert!(
+                !probe.outside_pool.load(Ordering::SeqCst),
+                "on_read was called on a thread outside the rayon pool: hash the files \
+                 with a parallel iterator (into_par_iter & co.), which uses the \
+                 caller's pool, and call on_read where each file is read"
+            );
+            assert!(
+                probe.both_seen(),
+                "inside a pool of 2 threads, every call of on_read came from the same \
+                 thread (the first call waited {WAIT_FOR_THE_OTHER_THREAD:?} for the \
+                 other thread). confirm must hash the candidates in parallel (a \
+                 parallel iterator over the groups, their files, or both) and call \
+                 on_read on the thread that reads each file"
+            );
+            assert_eq!(
+                report.groups,
+                vec![
+                    group(root, 7_000, &["7000-a", "7000-b"]),
+                    group(root, 6_000, &["6000-a", "6000-b"]),
+                    group(root, 5_000, &["5000-a", "5000-b"]),
+                ],
+                "expected the three pairs of copies, in a 2-thread pool too"
+            );
+        },
+    );
+}
+
+#[test]
+fn progress_counts_each_file_as_soon_as_it_is_settled() {
+    within(
+        LIMIT,
+        "confirm to finish on 6 files in a pool of 1 thread",
+        || {
+            let dir = tempdir();
+            let root = dir.path();
+            // Six files of one size and one first 4 KiB: none is settled by
+            // the prefix pass, all six are read in full. Three pairs of copies
+            // that differ only in their last byte.
+            let base = content(10_000, 44);
+            for (i, name) in ["f1", "f2", "f3", "f4", "f5", "f6"].iter().enumerate() {
+                let mut bytes = base.clone();
+                *bytes.last_mut().unwrap() ^= (i / 2 + 1) as u8;
+                put(root, name, &bytes);
+            }
+            let progress = Progress::default();
+            let candidates = scan(&[root.to_path_buf()], &defaults(), &progress);
+
+            // One thread: the files are read one after the other, so when
+            // the last one is about to be read, the five before it are done.
+            let seen = Mutex::new(Vec::new());
+            let report = pool(1).install(|| {
+                confirm(candidates, &progress, |_| {
+                    let candidates = progress.candidates.load(Ordering::Relaxed);
+                    let done = progress.candidates_done.load(Ordering::Relaxed);
+                    seen.lock().unwrap().push((candidates, done));
+                })
+            });
+            let seen = seen.into_inner().unwrap();
+
+            assert_eq!(
+                report.groups,
+                vec![
+                    group(root, 10_000, &["f1", "f2"]),
+                    group(root, 10_000, &["f3", "f4"]),
+                    group(root, 10_000, &["f5", "f6"]),
+                ],
+                "expected the three pairs that differ from each other in the last byte"
+            );
+            assert_eq!(
+                seen.len(),
+                12,
+                "on_read must be called each time a pass reads a file: 6 prefix reads \
+                 and 6 full reads; got {} calls",
+                seen.len()
+            );
+            assert!(
+                seen.iter().all(|&(candidates, _)| candidates == 6),
+                "progress.candidates must be 6 (the paths confirm has to settle) \
+                 before the first file is read; (candidates, candidates_done) at each \
+                 read: {seen:?}"
+            );
+            let (_, done_before_last) = seen[11];
+            assert!(
+                done_before_last >= 5,
+                "when the 6th file was about to be read in full, candidates_done was \
+                 {done_before_last}, but 5 files had been hashed in full by then. Count \
+                 each file as soon as it is settled, not a whole group or pass at once \
+                 (a progress bar would jump from 0 to the end). (candidates, \
+                 candidates_done) at each read: {seen:?}"
+            );
+            assert_eq!(
+                progress.candidates_done.load(Ordering::Relaxed),
+                6,
+                "at the end, candidates_done must equal candidates"
+            );
+        },
+    );
+}
+
+#[test]
+fn each_failing_path_is_reported_once_even_with_overlapping_roots() {
+    within(LIMIT, "find_duplicates with a root given twice", || {
+        let dir = tempdir();
+        let root = dir.path();
+        put(root, "a", &content(40, 45));
+        put(root, "sub/b", &content(40, 45));
+        symlink("..", root.join("sub/loop")).unwrap();
+        symlink(root.join("missing"), root.join("broken")).unwrap();
+        let gone = root.join("no-such-dir");
+
+        // `dupfinder -L d d`: every path under d is met twice.
+        let roots = [
+            root.to_path_buf(),
+            gone.clone(),
+            root.to_path_buf(),
+            gone.clone(),
+        ];
+        let follow = Options {
+            follow_links: true,
+            ..Options::default()
+        };
+        let report = find_duplicates(&roots, &follow);
+
+        assert_eq!(
+            report.groups,
+            vec![group(root, 40, &["a", "sub/b"])],
+            "the same root twice: expected the group of a and sub/b, once"
+        );
+        assert_eq!(
+            error_paths(&report),
+            vec![root.join("broken"), gone, root.join("sub/loop")],
+            "each failing path must be reported once, even when overlapping roots \
+                 reach it twice (the user should not read every error twice); got {:?}",
+            report.errors
+        );
+    });
+}
+
+/// Opens a named pipe for writing, without waiting, when dropped. A reader
+/// stuck in `open` on it (code that waits for a writer) is released then, so
+/// that a failing test does not leave a thread of rayon's pool blocked.
+struct ReleaseReaders(PathBuf);
+
+impl Drop for ReleaseReaders {
+    fn drop(&mut self) {
+        let _ = OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&self.0);
+    }
+}
+
+#[test]
+fn a_file_replaced_by_a_named_pipe_is_reported_without_waiting() {
+    let dir = tempdir();
+    let root = dir.path().to_path_buf();
+    let _release = ReleaseReaders(root.join("b"));
+    within(
+        LIMIT,
+        "confirm to finish although b became a named pipe (FIFO); opening a FIFO \
+         for reading waits for a writer, unless it is opened with O_NONBLOCK",
+        move || {
+            for rel in ["a", "b", "c"] {
+                put(&root, rel, &content(10_000, 46));
+            }
+            let progress = Progress::default();
+            let candidates = scan(std::slice::from_ref(&root), &defaults(), &progress);
+
+            // Between the scan and the hashing, b is replaced by a FIFO.
+            fs::remove_file(root.join("b")).unwrap();
+            let made = Command::new("mkfifo")
+                .arg(root.join("b"))
+                .status()
+                .expect("running mkfifo");
+            assert!(made.success(), "mkfifo failed");
+
+            let report = confirm(candidates, &progress, |_| {});
+            assert_eq!(
+                report.groups,
+                vec![group(&root, 10_000, &["a", "c"])],
+                "b is a named pipe now, not a file: expected only the group of a and c"
+            );
+            assert_eq!(
+                error_paths(&report),
+                vec![root.join("b")],
+                "expected one error for b, which is no longer a regular file (check \
+                 the metadata of the file you opened); got {:?}",
+                report.errors
+            );
+        },
+    );
+}
+
+#[test]
+fn errors_name_the_path_that_failed_in_the_tools_own_words() {
+    within(
+        LIMIT,
+        "find_duplicates on a tree with self-referencing symlinks, and a scan of /proc/1",
+        || {
+            let dir = tempdir();
+            let root = dir.path();
+            put(root, "a", &content(30, 47));
+            put(root, "b", &content(30, 47));
+            symlink("self", root.join("self")).unwrap();
+            symlink("pong", root.join("ping")).unwrap();
+            symlink("ping", root.join("pong")).unwrap();
+
+            let follow = Options {
+                follow_links: true,
+                ..Options::default()
+            };
+            let report = find_duplicates(&[root.to_path_buf()], &follow);
+            assert_eq!(
+                report.groups,
+                vec![group(root, 30, &["a", "b"])],
+                "following links: the loops must not change the groups"
+            );
+            assert_eq!(
+                error_paths(&report),
+                vec![root.join("ping"), root.join("pong"), root.join("self")],
+                "following links: expected an error for each of the links `self` (to \
+                 itself), `ping` and `pong` (to each other); got {:?}",
+                report.errors
+            );
+            for error in &report.errors {
+                assert!(
+                    error.message.contains("symbolic link loop")
+                        && !error.message.contains("os error"),
+                    "the error for {} should say \"symbolic link loop\" in the tool's \
+                     own words, like the error for a loop through a directory, not the \
+                     system's \"Too many levels of symbolic links (os error 40)\" \
+                     (io::Error::raw_os_error() is libc::ELOOP then); got {:?}",
+                    error.path.display(),
+                    error.message
+                );
+            }
+
+            // A directory that can be opened but not listed: Linux's
+            // /proc/PID/map_files, for a process that may not inspect PID's
+            // memory map. walkdir reports that failure without a path.
+            let parent = Path::new("/proc/1");
+            let unlistable = parent.join("map_files");
+            let fails_listing = fs::read_dir(&unlistable)
+                .map(|mut entries| entries.next().is_some_and(|e| e.is_err()))
+                .unwrap_or(false);
+            if !fails_listing || fs::read_dir(parent).is_err() {
+                eprintln!(
+                    "note: the unlistable-directory half of this test was SKIPPED: \
+                     {} can be listed here, or does not exist",
+                    unlistable.display()
+                );
+                return;
+            }
+            let progress = Progress::default();
+            let candidates = scan(&[parent.to_path_buf()], &defaults(), &progress);
+            let paths: Vec<&Path> = candidates.errors.iter().map(|e| e.path.as_path()).collect();
+            assert!(
+                paths.contains(&unlistable.as_path()) && !paths.contains(&parent),
+                "listing {} fails: the error must name that directory, not {}, the \
+                 root of the walk (walkdir's error has no path then, only a depth: \
+                 remember which directory is being listed at each depth); errors: {:?}",
+                unlistable.display(),
+                parent.display(),
+                candidates.errors
             );
         },
     );
