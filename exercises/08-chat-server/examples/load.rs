@@ -47,7 +47,8 @@ fn main() -> io::Result<()> {
                 max_clients: clients,
                 ..Config::default()
             };
-            serve(listener, config, receiver, CancellationToken::new()).await
+            serve(listener, config, receiver, CancellationToken::new()).await;
+            Ok(())
         })
     });
     let addr = addr_rx.recv().expect("the server thread failed to start");

@@ -115,32 +115,30 @@ impl Default for Config {
 /// Shutdown: once `shutdown` is cancelled, `serve` stops accepting and closes
 /// its listener; every connection stops what it is doing, sends
 /// `* server shutting down` (waiting at most `config.goodbye_timeout` for a
-/// client that does not read), and closes. `serve` returns `Ok(())` once every
-/// task it started has ended.
+/// client that does not read), and closes. `serve` returns once every task it
+/// started has ended.
 ///
-/// # Errors
+/// # Accept errors
 ///
-/// Accepting a connection can fail because of that one connection (it was
-/// aborted or reset before it was accepted): `serve` skips it. Any other
-/// error ends the server as a shutdown does, and `serve` then returns it.
+/// No error from `accept` stops the server, as in chapter 3: an error that
+/// concerns only the connection being accepted (it was aborted or reset) is
+/// skipped; any other (in practice "too many open files") is logged to
+/// stderr, and `accept` retried after a pause of about 100 ms.
 pub async fn serve(
     listener: TcpListener,
     config: Config,
     settings: watch::Receiver<Settings>,
     shutdown: CancellationToken,
-) -> io::Result<()> {
+) {
     let hub = Arc::new(Hub::new(config.room_capacity));
     // One permit per connection. A connection task owns its permit, so the
     // permit comes back when the task ends, however it ends.
     let places = Arc::new(Semaphore::new(config.max_clients));
-    // Connection tasks see `stop`, a child of `shutdown`: cancelling
-    // `shutdown` cancels it, and an accept error can cancel it alone.
-    let stop = shutdown.child_token();
     let mut tasks = JoinSet::new();
 
-    let result = loop {
+    loop {
         let stream = tokio::select! {
-            _ = stop.cancelled() => break Ok(()),
+            _ = shutdown.cancelled() => break,
             // Collect finished tasks as we go, so that the set holds only
             // running ones. (With an empty set, `join_next` returns `None`:
             // the pattern does not match and the branch sits this round out.)
@@ -150,8 +148,18 @@ pub async fn serve(
             }
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => stream,
+                // The client gave up before we accepted it: next one.
                 Err(e) if is_per_connection(&e) => continue,
-                Err(e) => break Err(e),
+                // Out of file descriptors (or memory): retrying at once
+                // would fail the same way, in a busy loop. Pause, but not
+                // through a shutdown.
+                Err(e) => {
+                    eprintln!("accept failed: {e}; retrying in {ACCEPT_PAUSE:?}");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = tokio::time::sleep(ACCEPT_PAUSE) => continue,
+                    }
+                }
             },
         };
         // `try_acquire_owned`, not `acquire_owned().await`: waiting here
@@ -163,7 +171,7 @@ pub async fn serve(
                     stream,
                     Arc::clone(&hub),
                     settings.clone(),
-                    stop.clone(),
+                    shutdown.clone(),
                     permit,
                 );
                 tasks.spawn(connection.run(config.goodbye_timeout));
@@ -178,17 +186,19 @@ pub async fn serve(
                 });
             }
         }
-    };
+    }
 
-    // Shutdown: no new connections, every connection says goodbye, and we
-    // return only when the last task has ended.
+    // Shutdown: no new connections; every connection has seen the token and
+    // says goodbye; we return only when the last task has ended.
     drop(listener);
-    stop.cancel();
     while let Some(finished) = tasks.join_next().await {
         report(finished);
     }
-    result
 }
+
+/// How long to wait before accepting again after an error that is not about
+/// one connection.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
 /// Errors of `accept` that concern one connection, not the listener.
 fn is_per_connection(e: &io::Error) -> bool {
