@@ -19,6 +19,11 @@
 //!
 //! The helpers are `#[track_caller]`: a failure points at the test's line.
 
+#[cfg(feature = "rayon")]
+mod probe;
+#[cfg(feature = "rayon")]
+pub use probe::{TwoThreadProbe, WAIT_FOR_THE_OTHER_THREAD};
+
 use std::panic;
 use std::sync::Mutex;
 use std::sync::mpsc;

@@ -5,12 +5,9 @@
 //! threads) called from both threads, which serial code cannot do.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread;
-use std::time::{Duration, Instant};
 
 use exercise_04::{Image, box_blur, brighten, grayscale, histogram, map_pixels};
-use testkit::{LIMIT, within};
+use testkit::{LIMIT, TwoThreadProbe, WAIT_FOR_THE_OTHER_THREAD, within};
 
 // ---------------------------------------------------------------------------
 // Test data and serial references
@@ -196,55 +193,6 @@ fn assert_each_row_reported_once(what: &str, height: usize, calls: &Calls) {
     }
 }
 
-/// How long a probe call waits for the other thread of a 2-thread pool.
-const WAIT_FOR_THE_OTHER_THREAD: Duration = Duration::from_secs(2);
-
-/// A callback for work running in a pool of two threads. It notes which
-/// thread calls it, and holds every caller until both threads of the pool
-/// have called it (or until `WAIT_FOR_THE_OTHER_THREAD` has passed).
-///
-/// Work that rayon splits leaves pieces in the first thread's queue while
-/// that thread waits here, so the other thread steals one and calls the
-/// probe too: the wait ends at once. Serial code calls the probe from one
-/// thread only, so the wait expires and the test fails, whatever the
-/// machine's speed. (The 2 s are an upper bound for a failure, not a timing
-/// the test depends on.)
-struct TwoThreadProbe {
-    seen: [AtomicBool; 2],
-    outside_pool: AtomicBool,
-    gave_up: AtomicBool,
-    deadline: Instant,
-}
-
-impl TwoThreadProbe {
-    fn new() -> Self {
-        TwoThreadProbe {
-            seen: [AtomicBool::new(false), AtomicBool::new(false)],
-            outside_pool: AtomicBool::new(false),
-            gave_up: AtomicBool::new(false),
-            deadline: Instant::now() + WAIT_FOR_THE_OTHER_THREAD,
-        }
-    }
-
-    fn both_seen(&self) -> bool {
-        self.seen.iter().all(|s| s.load(Ordering::SeqCst))
-    }
-
-    /// Called from the code under test.
-    fn hit(&self) {
-        match rayon::current_thread_index() {
-            Some(i) if i < 2 => self.seen[i].store(true, Ordering::SeqCst),
-            _ => self.outside_pool.store(true, Ordering::SeqCst),
-        }
-        while !self.both_seen() && !self.gave_up.load(Ordering::SeqCst) {
-            if Instant::now() >= self.deadline {
-                self.gave_up.store(true, Ordering::SeqCst);
-            }
-            thread::sleep(Duration::from_millis(1));
-        }
-    }
-}
-
 /// Runs `work` in a new pool of two threads, with a probe for `work` to pass
 /// to the function under test, and checks that both threads called it.
 #[track_caller]
@@ -256,7 +204,7 @@ fn assert_runs_on_both_threads<R: Send>(
     let probe = TwoThreadProbe::new();
     let result = pool(2).install(|| work(&probe));
     assert!(
-        !probe.outside_pool.load(Ordering::SeqCst),
+        !probe.called_outside_pool(),
         "{what}: {callback} was called on a thread outside the rayon pool. Run \
          the work through rayon (par_iter, par_chunks_mut & co.) so that it \
          uses the caller's pool, and call {callback} where the work is done"

@@ -12,7 +12,7 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -20,7 +20,7 @@ use exercise_05::{
     Candidates, Group, Options, PREFIX_LEN, Progress, Report, confirm, find_duplicates, scan,
     write_json_lines, write_text,
 };
-use testkit::{LIMIT, within};
+use testkit::{LIMIT, TwoThreadProbe, WAIT_FOR_THE_OTHER_THREAD, within};
 
 // ---------------------------------------------------------------- helpers
 
@@ -122,53 +122,6 @@ fn pool(threads: usize) -> rayon::ThreadPool {
         .num_threads(threads)
         .build()
         .expect("building a rayon thread pool for the test")
-}
-
-/// How long a probe call waits for the other thread of a 2-thread pool.
-const WAIT_FOR_THE_OTHER_THREAD: Duration = Duration::from_secs(2);
-
-/// An `on_read` callback for work running in a pool of two threads. It notes
-/// which thread calls it, and holds every caller until both threads of the
-/// pool have called it (or until `WAIT_FOR_THE_OTHER_THREAD` has passed).
-///
-/// Work that rayon splits leaves pieces in the first thread's queue while
-/// that thread waits here, so the other thread steals one and calls the
-/// probe too: the wait ends at once. Serial code calls it from one thread
-/// only, so the wait expires and the test fails, on any machine. (The 2 s
-/// bound a failure; no passing run depends on them.)
-struct TwoThreadProbe {
-    seen: [AtomicBool; 2],
-    outside_pool: AtomicBool,
-    gave_up: AtomicBool,
-    deadline: Instant,
-}
-
-impl TwoThreadProbe {
-    fn new() -> Self {
-        TwoThreadProbe {
-            seen: [AtomicBool::new(false), AtomicBool::new(false)],
-            outside_pool: AtomicBool::new(false),
-            gave_up: AtomicBool::new(false),
-            deadline: Instant::now() + WAIT_FOR_THE_OTHER_THREAD,
-        }
-    }
-
-    fn both_seen(&self) -> bool {
-        self.seen.iter().all(|s| s.load(Ordering::SeqCst))
-    }
-
-    fn hit(&self) {
-        match rayon::current_thread_index() {
-            Some(i) if i < 2 => self.seen[i].store(true, Ordering::SeqCst),
-            _ => self.outside_pool.store(true, Ordering::SeqCst),
-        }
-        while !self.both_seen() && !self.gave_up.load(Ordering::SeqCst) {
-            if Instant::now() >= self.deadline {
-                self.gave_up.store(true, Ordering::SeqCst);
-            }
-            thread::sleep(Duration::from_millis(1));
-        }
-    }
 }
 
 fn describe(out: &Output) -> String {
@@ -782,7 +735,7 @@ fn confirm_hashes_files_on_several_threads_at_once() {
             let report = pool(2).install(|| confirm(candidates, &progress, |_| probe.hit()));
 
             assert!(
-                !probe.outside_pool.load(Ordering::SeqCst),
+                !probe.called_outside_pool(),
                 "on_read was called on a thread outside the rayon pool: hash the files \
                  with a parallel iterator (into_par_iter & co.), which uses the \
                  caller's pool, and call on_read where each file is read"
