@@ -246,7 +246,30 @@ async function run(context, origin) {
     }
   }
 
-  // 5. Screenshots, to look at.
+  // 5. Each page links to its translation, and the translation back.
+  for (const lang of plan.languages ?? []) {
+    const start = plan.search ? plan.search.expect : plan.pages[0]?.path;
+    if (!start) break;
+    errors = [];
+    try {
+      await page.goto(`${origin}/${start}`, { waitUntil: 'load' });
+      await page.click('.right-buttons .language-link');
+      await page.waitForURL(`${origin}/${lang}/${start}`, { timeout: 5_000 });
+      const there = await page.evaluate(() => document.documentElement.lang);
+      if (there !== lang) throw new Error(`the page's lang is "${there}", expected "${lang}"`);
+      await page.screenshot({ path: join(plan.screenshot_dir, `${lang}-${start.replace(/\.html$/, '')}.png`) });
+      await page.click('.right-buttons .language-link');
+      await page.waitForURL(`${origin}/${start}`, { timeout: 5_000 });
+      const back = await page.evaluate(() => document.documentElement.lang);
+      if (back !== 'en') throw new Error(`back on the English page, lang is "${back}"`);
+      if (errors.length) fail(`language link ${lang}: ${errors.join('; ')}`);
+      else ok(`${start} links to /${lang}/${start} (lang="${lang}") and back`);
+    } catch (e) {
+      fail(`the language link of ${start} to ${lang} and back: ${e.message.split('\n')[0]}`);
+    }
+  }
+
+  // 6. Screenshots, to look at.
   for (const shot of plan.screenshots) {
     const file = join(plan.screenshot_dir, `${shot.name}.png`);
     try {

@@ -92,18 +92,11 @@ pub fn check(root: &Path) -> Outcome {
     let summary = Summary::read(root).map_err(|e| vec![e])?;
     let book_title = book_title(root).unwrap_or_default();
 
-    // 1. Build the book.
-    let out = Command::new("mdbook")
-        .current_dir(root)
-        .arg("build")
-        .output()
-        .map_err(|e| vec![format!("could not run mdbook build: {e}")])?;
-    if !out.status.success() {
-        return Err(failed_with_output(
-            &out,
-            "browser check: mdbook build failed (see above)",
-        ));
-    }
+    // 1. Build the book, English and translations (book/html/<lang>/).
+    crate::i18n::build_all(root).map_err(|e| {
+        println!("{e}");
+        vec!["browser check: mdbook build failed (see above)".to_owned()]
+    })?;
     let html = [root.join("book").join("html"), root.join("book")]
         .into_iter()
         .find(|d| d.join("index.html").is_file())
@@ -131,7 +124,8 @@ pub fn check(root: &Path) -> Outcome {
     let shots = exercises::target_dir(root).join("browser");
     std::fs::create_dir_all(&shots)
         .map_err(|e| vec![format!("cannot create {}: {e}", shots.display())])?;
-    let plan = plan(&summary, &html, &shots, &chromium, &book_title);
+    let mut plan = plan(&summary, &html, &shots, &chromium, &book_title);
+    plan.languages = crate::i18n::languages(root);
     if plan.search.is_none() {
         println!(
             "  skip search check: chapter {} is not written yet",
@@ -228,14 +222,13 @@ fn parse_book_title(toml: &str) -> Option<String> {
         let line = line.trim();
         if line.starts_with('[') {
             in_book = line == "[book]";
-        } else if in_book {
-            if let Some((key, value)) = line.split_once('=') {
-                if key.trim() == "title" {
-                    let value = value.trim();
-                    let value = value.strip_prefix('"')?.rsplit_once('"')?.0;
-                    return Some(value.replace("\\\"", "\""));
-                }
-            }
+        } else if in_book
+            && let Some((key, value)) = line.split_once('=')
+            && key.trim() == "title"
+        {
+            let value = value.trim();
+            let value = value.strip_prefix('"')?.rsplit_once('"')?.0;
+            return Some(value.replace("\\\"", "\""));
         }
     }
     None
@@ -259,6 +252,8 @@ struct Plan {
     search: Option<(String, String, String)>,
     /// (name, page).
     screenshots: Vec<(String, String)>,
+    /// Translations built under book/html/<lang>/ (po/<lang>.po).
+    languages: Vec<String>,
 }
 
 fn plan(summary: &Summary, html: &Path, shots: &Path, chromium: &str, title: &str) -> Plan {
@@ -312,6 +307,7 @@ fn plan(summary: &Summary, html: &Path, shots: &Path, chromium: &str, title: &st
         pages,
         search,
         screenshots,
+        languages: Vec::new(),
     }
 }
 
@@ -346,13 +342,18 @@ impl Plan {
             .map(|(name, path)| format!("{{\"name\":{},\"path\":{}}}", s(name), s(path)))
             .collect();
         format!(
-            "{{\"book_dir\":{},\"screenshot_dir\":{},\"chromium\":{},\"book_title\":{},\"timeout_secs\":300,\n\"pages\":[{}],\n\"search\":{search},\n\"screenshots\":[{}]}}\n",
+            "{{\"book_dir\":{},\"screenshot_dir\":{},\"chromium\":{},\"book_title\":{},\"timeout_secs\":300,\n\"pages\":[{}],\n\"search\":{search},\n\"screenshots\":[{}],\n\"languages\":[{}]}}\n",
             s(&self.book_dir.to_string_lossy()),
             s(&self.screenshot_dir.to_string_lossy()),
             s(&self.chromium),
             s(&self.book_title),
             pages.join(",\n"),
-            shots.join(",")
+            shots.join(","),
+            self.languages
+                .iter()
+                .map(|l| s(l))
+                .collect::<Vec<_>>()
+                .join(",")
         )
     }
 }

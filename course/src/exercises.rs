@@ -28,10 +28,10 @@ pub fn root() -> PathBuf {
     // The alias runs us through cargo, which sets this to course/.
     if let Ok(dir) = env::var("CARGO_MANIFEST_DIR") {
         let dir = PathBuf::from(dir);
-        if let Some(parent) = dir.parent() {
-            if parent.join("exercises").is_dir() {
-                return parent.to_path_buf();
-            }
+        if let Some(parent) = dir.parent()
+            && parent.join("exercises").is_dir()
+        {
+            return parent.to_path_buf();
         }
     }
     let mut dir = env::current_dir().expect("current directory");

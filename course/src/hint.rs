@@ -1,7 +1,10 @@
 //! `cargo course hint NN`: one more hint at each call.
 //!
 //! Hints live in `exercises/NN-topic/hints.md` as `## Hint 1`, `## Hint 2`, ...
-//! How many the learner has seen is kept in target/course/hints/NN.
+//! A translation sits beside it as `hints.<lang>.md` (`hints.zh-CN.md`, with
+//! `## 提示 1` headings), with the same hints in the same order.
+//! How many the learner has seen is kept in target/course/hints/NN, shared by
+//! the languages.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -26,15 +29,39 @@ pub fn split(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// `## Hint 3` (also `## Hint 3: title` or `## Hint 3 — title`).
+/// `## Hint 3` (also `## Hint 3: title` or `## Hint 3 — title`), or the
+/// Chinese `## 提示 3`.
 fn is_hint_heading(line: &str) -> bool {
     let Some(rest) = line.trim_end().strip_prefix("## ") else {
         return false;
     };
-    let Some(rest) = rest.trim_start().strip_prefix("Hint") else {
+    let rest = rest.trim_start();
+    let Some(rest) = rest
+        .strip_prefix("Hint")
+        .or_else(|| rest.strip_prefix("提示"))
+    else {
         return false;
     };
     rest.trim_start().starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// The hints file to show: `hints.<lang>.md` when asked for and present,
+/// else the English `hints.md` (and a note saying so).
+pub fn file_for(dir: &Path, lang: Option<&str>) -> (PathBuf, Option<String>) {
+    let english = dir.join("hints.md");
+    match lang {
+        None => (english, None),
+        Some(lang) => {
+            let translated = dir.join(format!("hints.{lang}.md"));
+            if translated.is_file() {
+                (translated, None)
+            } else {
+                let note =
+                    format!("(No {lang} hints for this exercise yet: here they are in English.)");
+                (english, Some(note))
+            }
+        }
+    }
 }
 
 /// How many hints to show after a call, given how many were shown before.
@@ -56,9 +83,10 @@ fn read_counter(path: &Path) -> usize {
         .unwrap_or(0)
 }
 
-pub fn run(number: &str, all: bool, reset: bool) -> crate::Result<ExitCode> {
+pub fn run(number: &str, all: bool, reset: bool, lang: Option<String>) -> crate::Result<ExitCode> {
     let root = exercises::root();
     let ex = exercises::find(&root, number)?;
+    let lang = crate::i18n::choose(&root, lang.as_deref())?;
     let counter = counter_path(&root, &ex);
     if reset {
         match fs::remove_file(&counter) {
@@ -74,7 +102,10 @@ pub fn run(number: &str, all: bool, reset: bool) -> crate::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
     }
-    let file = ex.dir.join("hints.md");
+    let (file, note) = file_for(&ex.dir, lang.as_deref());
+    if let Some(note) = note {
+        println!("{}", ui::dim(&note));
+    }
     let text = fs::read_to_string(&file).map_err(|_| {
         format!(
             "exercise {} has no hints yet ({} is missing)",
@@ -188,6 +219,14 @@ Still hint 3.
                 .all(|h| !h.contains("Read these one at a time"))
         );
         assert!(split("# Hints for exercise 01\n\nNothing yet.\n").is_empty());
+    }
+
+    #[test]
+    fn reads_chinese_hint_headings() {
+        let hints = split(
+            "# 练习 03 的提示\n\n## 提示 1\n\n先写一个客户端。\n\n## 提示 2\n\n每个连接一个任务。\n",
+        );
+        assert_eq!(hints, ["先写一个客户端。", "每个连接一个任务。"]);
     }
 
     #[test]

@@ -49,11 +49,11 @@ fn include_targets(text: &str) -> Vec<String> {
         let directive = &after[..end];
         rest = &after[end..];
         let mut words = directive.split_whitespace();
-        if matches!(words.next(), Some("include" | "rustdoc_include")) {
-            if let Some(arg) = words.next() {
-                let path = arg.split(':').next().unwrap_or(arg);
-                found.push(path.to_owned());
-            }
+        if matches!(words.next(), Some("include" | "rustdoc_include"))
+            && let Some(arg) = words.next()
+        {
+            let path = arg.split(':').next().unwrap_or(arg);
+            found.push(path.to_owned());
         }
     }
     found

@@ -10,9 +10,11 @@ mod contract;
 mod exercises;
 mod git;
 mod hint;
+mod i18n;
 mod includes;
 mod meta;
 mod reset;
+mod static_files;
 mod status;
 mod summary;
 mod testrun;
@@ -47,6 +49,9 @@ enum Command {
         maintainer: bool,
     },
     /// Install mdBook if needed, then serve the book at http://localhost:3000 and open it.
+    ///
+    /// Builds the book in English and in every translation (po/<lang>.po);
+    /// each page links to its translation.
     Serve {
         /// Do not open a browser.
         #[arg(long)]
@@ -54,6 +59,9 @@ enum Command {
         /// Port to serve on.
         #[arg(long, default_value_t = 3000)]
         port: u16,
+        /// Open the book in this language, e.g. zh-CN (default: $COURSE_LANG, else English).
+        #[arg(long)]
+        lang: Option<String>,
     },
     /// Your progress, week by week: each exercise passed, failing or not started.
     ///
@@ -75,6 +83,9 @@ enum Command {
         /// Start over at hint 1.
         #[arg(long)]
         reset: bool,
+        /// Show the hints in this language, e.g. zh-CN (default: $COURSE_LANG, else English).
+        #[arg(long)]
+        lang: Option<String>,
     },
     /// Re-run an exercise's tests each time you save one of its files.
     ///
@@ -116,6 +127,16 @@ enum Command {
         /// Only this chapter, e.g. 03.
         number: Option<String>,
     },
+    /// How much of the book each translation covers; --update re-extracts the English text.
+    ///
+    /// --update writes po/messages.pot from the English book and merges it into
+    /// each po/<lang>.po (GNU gettext's msgmerge): new text arrives untranslated,
+    /// changed text is marked fuzzy and shows in English until reviewed.
+    Translations {
+        /// Re-extract the English text and merge it into every catalogue.
+        #[arg(long)]
+        update: bool,
+    },
     /// The Debian packages the chapters' checks need, one per line (for CI).
     Needs {
         /// Only those whose programs are not on PATH.
@@ -135,9 +156,19 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Setup { maintainer } => tools::setup(maintainer),
-        Command::Serve { no_open, port } => tools::serve(!no_open, port),
+        Command::Serve {
+            no_open,
+            port,
+            lang,
+        } => tools::serve(!no_open, port, lang.or_else(i18n::from_env)),
         Command::Status => status::run(),
-        Command::Hint { number, all, reset } => hint::run(&number, all, reset),
+        Command::Hint {
+            number,
+            all,
+            reset,
+            lang,
+        } => hint::run(&number, all, reset, lang.or_else(i18n::from_env)),
+        Command::Translations { update } => i18n::run(update),
         Command::Watch { number } => watch::run(number),
         Command::Reset { number, yes } => reset::reset(&number, yes),
         Command::Solution { number, diff, yes } => reset::solution_with(&number, diff, yes),

@@ -130,31 +130,29 @@ pub fn solution_with(number: &str, diff: bool, yes: bool) -> crate::Result<ExitC
             ex.number
         ));
     };
-    if !yes {
-        if let Some(why) = not_solved(&root, &ex)? {
-            let n = &ex.number;
-            if !std::io::stdin().is_terminal() {
-                return Err(format!(
-                    "not showing the solution of exercise {n}: {why}, and stdin is not a \
+    if !yes && let Some(why) = not_solved(&root, &ex)? {
+        let n = &ex.number;
+        if !std::io::stdin().is_terminal() {
+            return Err(format!(
+                "not showing the solution of exercise {n}: {why}, and stdin is not a \
                      terminal to confirm (run it in a terminal, or add --yes)"
-                ));
-            }
-            println!(
-                "Exercise {n} is not solved yet: {why}.\n\
+            ));
+        }
+        println!(
+            "Exercise {n} is not solved yet: {why}.\n\
                  The solution gives away what the exercise is there to teach; \
                  `cargo course hint {n}` gives one hint at a time."
-            );
-            let question = if diff {
-                "Compare your version with the reference solution anyway?"
-            } else {
-                "Show the reference solution anyway?"
-            };
-            if !confirm(question)? {
-                println!("Not shown.");
-                return Ok(ExitCode::SUCCESS);
-            }
-            println!();
+        );
+        let question = if diff {
+            "Compare your version with the reference solution anyway?"
+        } else {
+            "Show the reference solution anyway?"
+        };
+        if !confirm(question)? {
+            println!("Not shown.");
+            return Ok(ExitCode::SUCCESS);
         }
+        println!();
     }
     if diff {
         return show_diff(&root, &ex, solution);

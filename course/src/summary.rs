@@ -128,14 +128,15 @@ pub fn parse(text: &str) -> Summary {
                 number: number.clone(),
             });
         }
-        if is_item && !nested {
-            if let Some(part) = summary.parts.last_mut() {
-                part.chapters.push(Chapter {
-                    title: title.to_owned(),
-                    path,
-                    number,
-                });
-            }
+        if is_item
+            && !nested
+            && let Some(part) = summary.parts.last_mut()
+        {
+            part.chapters.push(Chapter {
+                title: title.to_owned(),
+                path,
+                number,
+            });
         }
     }
     summary

@@ -1,8 +1,9 @@
 //! Installing and running the book's tools (mdBook and its link checker).
 
-use std::process::{Command, ExitCode};
+use std::net::TcpListener;
+use std::process::{Command, ExitCode, Stdio};
 
-use crate::exercises;
+use crate::{exercises, i18n, static_files};
 
 /// The mdBook release the book is written and tested against.
 pub const MDBOOK_VERSION: &str = "0.5.4";
@@ -19,24 +20,47 @@ pub fn setup(maintainer: bool) -> crate::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn serve(open: bool, port: u16) -> crate::Result<ExitCode> {
+/// Builds the book in every language (so that each page's language link
+/// works) and serves book/html/ on the loopback interface. For live reload
+/// while editing the English text, maintainers run `mdbook serve` instead.
+pub fn serve(open: bool, port: u16, lang: Option<String>) -> crate::Result<ExitCode> {
+    let root = exercises::root();
+    let lang = i18n::choose(&root, lang.as_deref())?;
     ensure_mdbook()?;
-    let mut cmd = Command::new("mdbook");
-    cmd.current_dir(exercises::root())
-        .arg("serve")
-        .args(["--port", &port.to_string()]);
-    if open {
-        cmd.arg("--open");
+    for line in i18n::build_all(&root)? {
+        println!("{line}");
     }
-    println!("Serving the book at http://localhost:{port} (Ctrl-C to stop)");
-    let status = cmd
-        .status()
-        .map_err(|e| format!("running mdbook serve: {e}"))?;
-    Ok(if status.success() {
-        ExitCode::SUCCESS
+    let listener = TcpListener::bind(("127.0.0.1", port)).map_err(|e| {
+        format!("cannot listen on 127.0.0.1:{port} ({e}); try another port with --port")
+    })?;
+    let url = match &lang {
+        Some(lang) => format!("http://localhost:{port}/{lang}/"),
+        None => format!("http://localhost:{port}/"),
+    };
+    println!("Serving the book at {url} (Ctrl-C to stop)");
+    if open {
+        open_in_browser(&url);
+    }
+    static_files::run(listener, i18n::book_html(&root))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Asks the desktop to open `url`; says so when it cannot.
+fn open_in_browser(url: &str) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
     } else {
-        ExitCode::FAILURE
-    })
+        "xdg-open"
+    };
+    let opened = Command::new(opener)
+        .arg(url)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .is_ok();
+    if !opened {
+        println!("(Open {url} in your browser.)");
+    }
 }
 
 /// Installs the pinned mdBook unless that exact version is on PATH.
@@ -67,7 +91,7 @@ fn version_of(program: &str) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-fn cargo_install(spec: &str) -> crate::Result<()> {
+pub fn cargo_install(spec: &str) -> crate::Result<()> {
     println!("Installing {spec} (a one-time build of a few minutes)...");
     let status = Command::new(crate::testrun::cargo())
         .args(["install", "--locked", spec])

@@ -9,7 +9,9 @@
 //! 6. every exercise stub compiles and *each* of its tests fails on it;
 //! 7. every wrong solution declared beside a solution fails the tests it
 //!    names (see `wrong`);
-//! 8. the book builds and every link resolves (mdBook + linkcheck2);
+//! 8. the book builds and every link resolves (mdBook + linkcheck2), in
+//!    English and in each translation (see `i18n`), and translated hints
+//!    have as many hints as the English ones;
 //! 9. the chapters' own checks: real clients, Miri, valgrind ... (`checks`);
 //! 10. the rendered book works in headless Chromium (see `browser`).
 //!
@@ -27,7 +29,7 @@ use std::time::Instant;
 use crate::exercises::{self, Exercise};
 use crate::meta::{self, Declared};
 use crate::testrun::{self, Outcome, TestRun};
-use crate::{browser, checks, contract, includes, tools, wrong};
+use crate::{browser, checks, contract, i18n, includes, tools, wrong};
 
 struct Report {
     failures: Vec<String>,
@@ -62,6 +64,9 @@ pub fn run(only: Option<String>) -> crate::Result<ExitCode> {
     if chapter.is_none() {
         tools::ensure_mdbook()?;
         tools::ensure_linkcheck()?;
+        if !i18n::languages(&root).is_empty() {
+            i18n::ensure_gettext()?;
+        }
     }
 
     step(
@@ -439,13 +444,13 @@ fn stubs(root: &Path, all: &[Exercise], solution_runs: &[TestRun]) -> StepResult
                 ex.package()
             ));
         }
-        if let Some(sol) = solution_runs.get(i) {
-            if names(sol) != stub_names {
-                failures.push(format!(
-                    "{}: the stub and the solution do not run the same tests",
-                    ex.package()
-                ));
-            }
+        if let Some(sol) = solution_runs.get(i)
+            && names(sol) != stub_names
+        {
+            failures.push(format!(
+                "{}: the stub and the solution do not run the same tests",
+                ex.package()
+            ));
         }
         if passing.is_empty() {
             println!(
@@ -467,24 +472,30 @@ fn stubs(root: &Path, all: &[Exercise], solution_runs: &[TestRun]) -> StepResult
 }
 
 fn book_build(root: &Path) -> StepResult {
-    match command(root, "mdbook", &["build"]) {
-        Ok(out) => {
-            if out.contains("linkcheck2") || out.contains("Linkcheck") || out.contains("link") {
-                Ok(vec![
-                    "book: built, links checked by mdbook-linkcheck2".into(),
-                ])
-            } else {
-                println!("{}", tail(&out, 20));
-                Err(vec![
-                    "mdbook build did not run the linkcheck2 backend".into(),
-                ])
+    let mut facts = Vec::new();
+    match i18n::build_all(root) {
+        Ok(built) => {
+            let unchecked: Vec<&String> = built
+                .iter()
+                .filter(|b| !b.contains("links checked"))
+                .collect();
+            if !unchecked.is_empty() {
+                return Err(vec![format!(
+                    "mdbook build did not run the linkcheck2 backend: {unchecked:?}"
+                )]);
             }
+            facts.extend(built.into_iter().map(|b| format!("book {b}")));
         }
-        Err(out) => {
-            println!("{}", tail(&out, 40));
-            Err(vec![
+        Err(message) => {
+            println!("{message}");
+            return Err(vec![
                 "mdbook build failed or found broken links (see above)".into(),
-            ])
+            ]);
         }
     }
+    match i18n::hints_agree(root) {
+        Ok(line) => facts.push(line),
+        Err(failures) => return Err(failures),
+    }
+    Ok(facts)
 }

@@ -86,14 +86,14 @@ where
                  `.await`, an endless loop, or blocking work on an async thread)"
             );
         }
-        if waited >= AFTER_A_HANG {
-            if let Some(first) = first_hang_other_than(&test) {
-                panic!(
-                    "gave up after {waited:.1?}: {expected}\n\
+        if waited >= AFTER_A_HANG
+            && let Some(first) = first_hang_other_than(&test)
+        {
+            panic!(
+                "gave up after {waited:.1?}: {expected}\n\
                      (test `{first}` already timed out in this run, so this \
                      one waited only {AFTER_A_HANG:?}: fix that hang first)"
-                );
-            }
+            );
         }
     }
 }

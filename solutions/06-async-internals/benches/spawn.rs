@@ -99,10 +99,10 @@ struct Latch {
 
 impl Latch {
     fn count_down(&self) {
-        if self.left.fetch_sub(1, Ordering::AcqRel) == 1 {
-            if let Some(waker) = self.waker.lock().unwrap().take() {
-                waker.wake();
-            }
+        if self.left.fetch_sub(1, Ordering::AcqRel) == 1
+            && let Some(waker) = self.waker.lock().unwrap().take()
+        {
+            waker.wake();
         }
     }
 }
