@@ -121,12 +121,15 @@ pub fn run(number: &str, all: bool, reset: bool, lang: Option<String>) -> crate:
         ));
     }
     let total = hints.len();
+    // The command's own lines follow the hints' language (English or Chinese).
+    let zh = file.file_name().is_some_and(|f| f == "hints.zh-CN.md");
     let heading = |i: usize| {
-        ui::bold(&format!(
-            "Hint {} of {total} for exercise {}",
-            i + 1,
-            ex.number
-        ))
+        let n = &ex.number;
+        ui::bold(&if zh {
+            format!("练习 {n} 的提示 {} / {total}", i + 1)
+        } else {
+            format!("Hint {} of {total} for exercise {n}", i + 1)
+        })
     };
 
     if all {
@@ -149,24 +152,41 @@ pub fn run(number: &str, all: bool, reset: bool, lang: Option<String>) -> crate:
     if shown < total {
         println!(
             "{}",
-            ui::dim(&format!(
-                "Still stuck? `cargo course hint {n}` again shows hint {} of {total}.",
-                shown + 1
-            ))
+            ui::dim(&if zh {
+                format!(
+                    "还是卡住了？再运行一次 `cargo course hint {n}` 显示提示 {} / {total}。",
+                    shown + 1
+                )
+            } else {
+                format!(
+                    "Still stuck? `cargo course hint {n}` again shows hint {} of {total}.",
+                    shown + 1
+                )
+            })
         );
     } else if before >= total {
         println!(
             "{}",
-            ui::dim(&format!(
-                "That was the last hint (again). `cargo course hint {n} --all` shows them all, `--reset` starts over; `cargo course solution {n}` shows the reference solution."
-            ))
+            ui::dim(&if zh {
+                format!(
+                    "这已经是最后一条提示了。`cargo course hint {n} --all` 显示全部提示，`--reset` 从头开始；`cargo course solution {n}` 显示参考答案。"
+                )
+            } else {
+                format!(
+                    "That was the last hint (again). `cargo course hint {n} --all` shows them all, `--reset` starts over; `cargo course solution {n}` shows the reference solution."
+                )
+            })
         );
     } else {
         println!(
             "{}",
-            ui::dim(&format!(
-                "That was the last hint. `cargo course hint {n} --all` shows them all again."
-            ))
+            ui::dim(&if zh {
+                format!("这是最后一条提示。`cargo course hint {n} --all` 可再次显示全部提示。")
+            } else {
+                format!(
+                    "That was the last hint. `cargo course hint {n} --all` shows them all again."
+                )
+            })
         );
     }
     Ok(ExitCode::SUCCESS)
