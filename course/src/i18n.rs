@@ -113,7 +113,7 @@ pub fn build_all(root: &Path) -> Result<Vec<String>, String> {
             .map_err(|e| format!("reading po/{lang}.po: {e}"))?;
         let c = coverage(&catalogue);
         built.push(format!(
-            "{lang}: {} ({} of {} messages translated, {}%)",
+            "{lang}: {} ({} of {} messages of text translated, {}%)",
             out.trim(),
             c.translated,
             c.total,
@@ -158,12 +158,26 @@ fn run_mdbook(root: &Path, lang: Option<(&str, &Path)>) -> Result<String, String
     })
 }
 
-/// How much of a catalogue is translated.
+/// How much of a catalogue is translated. Messages that are code (the
+/// comments and string literals of listings, a table cell that is only
+/// `code`) stay in English on purpose and are counted apart.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Coverage {
     pub translated: usize,
     pub fuzzy: usize,
     pub total: usize,
+    pub code: usize,
+}
+
+/// A message the translation leaves in English: code from a listing.
+fn is_code(id: &str) -> bool {
+    let s = id.trim();
+    s.starts_with(['"', '\''])
+        || s.starts_with("//")
+        || s.starts_with("b\"")
+        || s.starts_with("b'")
+        || s.contains("```")
+        || (s.len() > 1 && s.starts_with('`') && s.ends_with('`') && s.matches('`').count() == 2)
 }
 
 impl Coverage {
@@ -180,6 +194,7 @@ pub fn coverage(po: &str) -> Coverage {
         translated: 0,
         fuzzy: 0,
         total: 0,
+        code: 0,
     };
     for entry in po.split("\n\n") {
         let lines: Vec<&str> = entry
@@ -200,6 +215,10 @@ pub fn coverage(po: &str) -> Coverage {
         if id.is_empty() {
             continue; // the header
         }
+        if is_code(&id) {
+            c.code += 1;
+            continue;
+        }
         c.total += 1;
         let fuzzy = lines[..id_at]
             .iter()
@@ -214,16 +233,34 @@ pub fn coverage(po: &str) -> Coverage {
     c
 }
 
-/// The text of `msgid "a" "b"` (or msgstr) lines, quotes removed.
+/// The text of `msgid "a" "b"` (or msgstr) lines: each line's outer quotes
+/// removed and its escapes (`\"`, `\\`, `\n`, `\t`) undone.
 fn joined(lines: &[&str]) -> String {
-    lines
-        .iter()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| {
-            let l = l.trim_start_matches("msgid ").trim_start_matches("msgstr ");
-            l.trim().trim_matches('"')
-        })
-        .collect()
+    let mut text = String::new();
+    for line in lines.iter().filter(|l| !l.starts_with('#')) {
+        let line = line
+            .trim_start_matches("msgid ")
+            .trim_start_matches("msgstr ")
+            .trim();
+        let inner = line
+            .strip_prefix('"')
+            .and_then(|l| l.strip_suffix('"'))
+            .unwrap_or(line);
+        let mut chars = inner.chars();
+        while let Some(c) = chars.next() {
+            if c != '\\' {
+                text.push(c);
+                continue;
+            }
+            match chars.next() {
+                Some('n') => text.push('\n'),
+                Some('t') => text.push('\t'),
+                Some(other) => text.push(other),
+                None => {}
+            }
+        }
+    }
+    text
 }
 
 /// Every translated `hints.<lang>.md` has as many hints as the exercise's
@@ -304,11 +341,13 @@ pub fn run(update: bool) -> crate::Result<ExitCode> {
             .map_err(|e| format!("reading po/{lang}.po: {e}"))?;
         let c = coverage(&text);
         println!(
-            "{lang}: {} of {} messages translated ({}%), {} fuzzy",
+            "{lang}: {} of {} messages of text translated ({}%), {} fuzzy; \
+             {} messages of code (comments and strings in listings) stay in English",
             c.translated,
             c.total,
             c.percent(),
-            c.fuzzy
+            c.fuzzy,
+            c.code
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -343,6 +382,10 @@ msgstr ""
 "分开的"
 "翻译"
 
+#: src/a.md:12
+msgid "\"hello, {name}\""
+msgstr ""
+
 #~ msgid "Gone"
 #~ msgstr "已删除"
 "#;
@@ -354,7 +397,8 @@ msgstr ""
             Coverage {
                 translated: 2,
                 fuzzy: 1,
-                total: 4
+                total: 4,
+                code: 1,
             }
         );
         assert_eq!(coverage(PO).percent(), 50);
