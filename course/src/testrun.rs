@@ -84,6 +84,8 @@ pub fn cargo() -> String {
 /// Parses libtest's default ("pretty") output as printed under cargo.
 pub fn parse(output: &str) -> Vec<Binary> {
     let mut binaries: Vec<Binary> = Vec::new();
+    // A test whose result has not been seen yet (see below).
+    let mut pending: Option<String> = None;
     for line in output.lines() {
         let line = line.trim_end();
         if let Some(rest) = line.trim_start().strip_prefix("Running ") {
@@ -102,21 +104,43 @@ pub fn parse(output: &str) -> Vec<Binary> {
                 tests: Vec::new(),
             });
         } else if let Some(rest) = line.strip_prefix("test ") {
-            let Some((name, result)) = rest.rsplit_once(" ... ") else {
+            let Some((name, result)) = rest.split_once(" ... ") else {
                 continue;
             };
-            let outcome = match result {
-                "ok" => Outcome::Passed,
-                "FAILED" => Outcome::Failed,
-                r if r.starts_with("ignored") => Outcome::Ignored,
-                _ => continue,
-            };
-            if let Some(current) = binaries.last_mut() {
-                current.tests.push((name.to_owned(), outcome));
+            match outcome_of(result) {
+                Some(outcome) => {
+                    if let Some(current) = binaries.last_mut() {
+                        current.tests.push((name.to_owned(), outcome));
+                    }
+                    pending = None;
+                }
+                // libtest writes "test NAME ... " and the result separately:
+                // a line that the code under test wrote to stderr meanwhile
+                // (a server's log, from another thread) lands in between,
+                // and the result follows on a line of its own.
+                None => pending = Some(name.to_owned()),
+            }
+        } else if let Some(name) = pending.take() {
+            match outcome_of(line.trim()) {
+                Some(outcome) => {
+                    if let Some(current) = binaries.last_mut() {
+                        current.tests.push((name, outcome));
+                    }
+                }
+                None => pending = Some(name),
             }
         }
     }
     binaries
+}
+
+fn outcome_of(result: &str) -> Option<Outcome> {
+    match result {
+        "ok" => Some(Outcome::Passed),
+        "FAILED" => Some(Outcome::Failed),
+        r if r.starts_with("ignored") => Some(Outcome::Ignored),
+        _ => None,
+    }
 }
 
 /// The first compiler error in cargo's output, with its location and the few
@@ -185,6 +209,30 @@ note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace
 failures:
     echoes_each_line_back
 ";
+
+    #[test]
+    fn a_log_line_between_a_test_name_and_its_result_loses_no_test() {
+        let output = "\
+     Running tests/proxy.rs (target/debug/deps/proxy-0123)
+
+running 3 tests
+test first ... ok
+test second ... 127.0.0.1:55740 \"GET /\" 200 4 127.0.0.1:33977 0ms
+ok
+test third ... health: upstream out of rotation
+another log line
+FAILED
+";
+        let binaries = parse(output);
+        assert_eq!(
+            binaries[0].tests,
+            vec![
+                ("first".to_owned(), Outcome::Passed),
+                ("second".to_owned(), Outcome::Passed),
+                ("third".to_owned(), Outcome::Failed),
+            ]
+        );
+    }
 
     #[test]
     fn reads_binaries_and_outcomes() {
