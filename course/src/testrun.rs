@@ -37,6 +37,20 @@ impl TestRun {
     pub fn count(&self, outcome: Outcome) -> usize {
         self.tests().filter(|(_, o)| *o == outcome).count()
     }
+    /// The signal that killed a test binary, as cargo reports it
+    /// ("signal: 6, SIGABRT: process abort signal"), if one was killed.
+    /// A test that aborts the process (a double free, say) never prints
+    /// its result, so its name is missing from [`TestRun::tests`].
+    pub fn killed_by_signal(&self) -> Option<&str> {
+        self.output
+            .lines()
+            .filter(|line| line.contains("didn't exit successfully"))
+            .find_map(|line| {
+                let start = line.find("(signal: ")? + 1;
+                let end = start + line[start..].find(')')?;
+                Some(&line[start..end])
+            })
+    }
     /// Did the code compile? (No test binary ran and cargo reported an error.)
     pub fn compiled(&self) -> bool {
         !self.output.contains("error: could not compile")
@@ -184,6 +198,26 @@ pub fn failure_message(output: &str, test: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_the_signal_that_killed_a_test_binary() {
+        let output = "     Running tests/lock_free.rs (target/debug/deps/lock_free-1)\n\nrunning 1 test\nfree(): double free detected in tcache 2\nerror: test failed, to rerun pass `--test lock_free`\n\nCaused by:\n  process didn't exit successfully: `target/debug/deps/lock_free-1 --exact x` (signal: 6, SIGABRT: process abort signal)\n";
+        let run = TestRun {
+            success: false,
+            binaries: parse(output),
+            output: output.into(),
+        };
+        assert_eq!(
+            run.killed_by_signal(),
+            Some("signal: 6, SIGABRT: process abort signal")
+        );
+        let clean = TestRun {
+            success: true,
+            binaries: Vec::new(),
+            output: String::new(),
+        };
+        assert_eq!(clean.killed_by_signal(), None);
+    }
 
     const SAMPLE: &str = "\
    Compiling exercise-03 v0.1.0

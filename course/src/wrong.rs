@@ -197,16 +197,42 @@ fn run_named(root: &Path, ex: &Exercise, wrong: &Wrong, label: &str) -> Result<S
         ));
     }
     let mut problems = Vec::new();
+    // Only the named tests run, so a test binary killed by a signal (a
+    // double free aborts the process) was killed by one of them: the
+    // learner sees it red, and the tests that never reported count as
+    // failed. A named test that reported `ok` before the crash still passes.
+    // (`running N tests` must count every name: a misspelt name is never
+    // excused by a crash of the others.)
+    let started: usize = run
+        .output
+        .lines()
+        .filter_map(|line| {
+            line.strip_prefix("running ")?
+                .split(' ')
+                .next()?
+                .parse::<usize>()
+                .ok()
+        })
+        .sum();
+    let killed = run
+        .killed_by_signal()
+        .filter(|_| started >= wrong.caught_by.len());
+    let mut crashed = false;
     for name in &wrong.caught_by {
         match run.tests().find(|(n, _)| n == name).map(|(_, o)| *o) {
             Some(Outcome::Failed) => {}
             Some(_) => problems.push(format!("`{name}` passes")),
+            None if killed.is_some() => crashed = true,
             None => problems.push(format!("`{name}` did not run (no test has that name)")),
         }
     }
     if problems.is_empty() {
+        let how = match killed.filter(|_| crashed) {
+            Some(signal) => format!(" (the test process was killed: {signal})"),
+            None => String::new(),
+        };
         Ok(format!(
-            "{label} ({}): caught by {}",
+            "{label} ({}): caught by {}{how}",
             wrong.why,
             wrong.caught_by.join(", ")
         ))
