@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The slow analyser, the fast one and a GNU pipeline on the same generated
-# access log, each run RUNS times on a warm page cache: min / median / max.
+# access log, each run RUNS times on a warm page cache: min / median / max
+# wall-clock time, and the median CPU time.
 #
 #   bash solutions/20-log-analyser/compare.sh [LINES] [RUNS]
 #
@@ -25,27 +26,32 @@ tool="${CARGO_TARGET_DIR:-target}/release/examples/logtool"
 echo "log: $LINES lines, $(( $(stat -c %s "$log") / 1000000 )) MB, $RUNS runs each (warm cache)"
 cat "$log" >/dev/null
 
-# Runs "$@" RUNS times and prints min / median / max wall-clock seconds.
+# Runs "$@" RUNS times and prints min / median / max wall-clock seconds,
+# then the median CPU time (user + sys, of every process of the command):
+# the work done, which another program on the same cores changes less.
 timed() {
-    local times=()
+    local walls=() cpus=() t
     for _ in $(seq "$RUNS"); do
-        local start end
-        start=$(date +%s.%N)
-        "$@" >"$WORK/out.txt"
-        end=$(date +%s.%N)
-        times+=("$(echo "$end - $start" | bc)")
+        t=$( { TIMEFORMAT='%R %U %S'; time "$@" >"$WORK/out.txt"; } 2>&1 )
+        walls+=("$(echo "$t" | awk '{ print $1 }')")
+        cpus+=("$(echo "$t" | awk '{ print $2 + $3 }')")
     done
-    printf '%s\n' "${times[@]}" | sort -n | awk '
+    local wall cpu
+    wall=$(printf '%s\n' "${walls[@]}" | sort -n | awk '
         { t[NR] = $1 }
-        END { printf "%.2f / %.2f / %.2f s\n", t[1], t[int((NR + 1) / 2)], t[NR] }'
+        END { printf "%.2f / %.2f / %.2f s", t[1], t[int((NR + 1) / 2)], t[NR] }')
+    cpu=$(printf '%s\n' "${cpus[@]}" | sort -n | awk '
+        { t[NR] = $1 }
+        END { printf "%.2f s", t[int((NR + 1) / 2)] }')
+    echo "$wall | $cpu"
 }
 
 gnu() {
     awk '{print $1}' "$log" | sort | uniq -c | sort -rn | head
 }
 
-echo "| program | min / median / max |"
-echo "|---|---|"
+echo "| program | wall: min / median / max | CPU: median |"
+echo "|---|---|---|"
 echo "| analyse_slow | $(timed "$tool" slow "$log") |"
 cp "$WORK/out.txt" "$WORK/slow.txt"
 echo "| analyse | $(timed "$tool" fast "$log") |"
