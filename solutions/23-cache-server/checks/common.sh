@@ -39,6 +39,7 @@ build_server() {
 start_server() {
     local name=$1 log="$WORK/$1.log"
     shift
+    : >"$log" # exists before the background job opens it, for the sed below
     "$server_exe" --port 0 "$@" >"$log" 2>&1 &
     pids+=($!)
     port=
