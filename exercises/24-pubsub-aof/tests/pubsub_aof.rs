@@ -37,6 +37,10 @@ const SERVER: &str = match option_env!("CARGO_BIN_EXE_aof-server-24") {
 
 const WATCHDOG: Duration = Duration::from_secs(30);
 
+/// For the tests that only call the library on files: a deadlock on the
+/// log's `Mutex`, or a replay loop that never ends, fails here.
+const FILE_WATCHDOG: Duration = Duration::from_secs(10);
+
 /// A made-up wall clock: 2026-11-28, in milliseconds since 1970.
 const T0: u64 = 1_795_824_000_000;
 
@@ -113,193 +117,209 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 #[test]
 fn replay_restores_every_logged_write() {
-    let (_dir, path) = log_path();
-    log_commands(
-        &path,
-        Fsync::Always,
-        T0,
-        &[
-            &["SET", "greeting", "hello"],
-            &["RPUSH", "list", "a", "b", "c"],
-            &["INCR", "counter"],
-            &["INCRBY", "counter", "41"],
-            &["SET", "gone", "soon"],
-            &["DEL", "gone"],
-            &["LPOP", "list"],
-            &["MSET", "x", "1", "y", "2"],
-            &["APPEND", "greeting", " world"],
-        ],
-    );
-    let (db, result) = replayed(&path, T0);
-    assert_eq!(
-        result,
-        Replayed {
-            applied: 9,
-            torn_tail_bytes: 0
-        },
-        "replay should apply the 9 logged writes and find no torn tail"
-    );
-    assert_get(&db, "greeting", Some("hello world"), "after replay");
-    assert_get(
-        &db,
-        "counter",
-        Some("42"),
-        "after replay (INCR, then INCRBY 41)",
-    );
-    assert_get(&db, "gone", None, "after replay (SET, then DEL)");
-    assert_get(&db, "y", Some("2"), "after replay (MSET)");
-    assert_eq!(
-        db.execute(&cmd(&["LRANGE", "list", "0", "-1"])),
-        Frame::Array(vec![bulk("b"), bulk("c")]),
-        "LRANGE list 0 -1 after replay (RPUSH a b c, then LPOP)"
-    );
+    within(FILE_WATCHDOG, "Aof::execute and replay to finish", || {
+        let (_dir, path) = log_path();
+        log_commands(
+            &path,
+            Fsync::Always,
+            T0,
+            &[
+                &["SET", "greeting", "hello"],
+                &["RPUSH", "list", "a", "b", "c"],
+                &["INCR", "counter"],
+                &["INCRBY", "counter", "41"],
+                &["SET", "gone", "soon"],
+                &["DEL", "gone"],
+                &["LPOP", "list"],
+                &["MSET", "x", "1", "y", "2"],
+                &["APPEND", "greeting", " world"],
+            ],
+        );
+        let (db, result) = replayed(&path, T0);
+        assert_eq!(
+            result,
+            Replayed {
+                applied: 9,
+                torn_tail_bytes: 0
+            },
+            "replay should apply the 9 logged writes and find no torn tail"
+        );
+        assert_get(&db, "greeting", Some("hello world"), "after replay");
+        assert_get(
+            &db,
+            "counter",
+            Some("42"),
+            "after replay (INCR, then INCRBY 41)",
+        );
+        assert_get(&db, "gone", None, "after replay (SET, then DEL)");
+        assert_get(&db, "y", Some("2"), "after replay (MSET)");
+        assert_eq!(
+            db.execute(&cmd(&["LRANGE", "list", "0", "-1"])),
+            Frame::Array(vec![bulk("b"), bulk("c")]),
+            "LRANGE list 0 -1 after replay (RPUSH a b c, then LPOP)"
+        );
+    })
 }
 
 #[test]
 fn reads_and_failed_commands_are_not_logged() {
-    let (_dir, path) = log_path();
-    log_commands(
-        &path,
-        Fsync::No,
-        T0,
-        &[
-            &["SET", "k", "not a number"],
-            &["GET", "k"],
-            &["EXISTS", "k"],
-            &["INCR", "k"],                // an error: not an integer
-            &["LPUSH", "k", "x"],          // an error: WRONGTYPE
-            &["SET", "k", "v", "EX", "0"], // an error: invalid expire time
-            &["TTL", "k"],
-        ],
-    );
-    let (db, result) = replayed(&path, T0);
-    assert_eq!(
-        result.applied, 1,
-        "only the first SET changed the store; reads and commands answered with an error must not be logged"
-    );
-    assert_get(&db, "k", Some("not a number"), "after replay");
+    within(FILE_WATCHDOG, "Aof::execute to finish", || {
+        let (_dir, path) = log_path();
+        log_commands(
+            &path,
+            Fsync::No,
+            T0,
+            &[
+                &["SET", "k", "not a number"],
+                &["GET", "k"],
+                &["EXISTS", "k"],
+                &["INCR", "k"],                // an error: not an integer
+                &["LPUSH", "k", "x"],          // an error: WRONGTYPE
+                &["SET", "k", "v", "EX", "0"], // an error: invalid expire time
+                &["TTL", "k"],
+            ],
+        );
+        let (db, result) = replayed(&path, T0);
+        assert_eq!(
+            result.applied, 1,
+            "only the first SET changed the store; reads and commands answered with an error must not be logged"
+        );
+        assert_get(&db, "k", Some("not a number"), "after replay");
+    })
 }
 
 #[test]
 fn a_write_is_in_the_file_when_execute_returns_under_every_policy() {
-    for policy in [Fsync::Always, Fsync::EverySec, Fsync::No] {
-        let (_dir, path) = log_path();
-        let aof = Aof::open(&path, policy).expect("Aof::open");
-        let db = db();
-        for i in 0..3 {
-            let value = format!("value-{i}");
-            let reply = aof
-                .execute(&db, &cmd(&["SET", "key", &value]), T0)
-                .expect("Aof::execute");
-            assert_eq!(reply, Frame::Simple("OK".into()), "the reply to SET");
-            let file = std::fs::read(&path).expect("read the log");
-            assert!(
-                contains(&file, &encoded(&["SET", "key", &value])),
-                "with {policy:?}, the record of SET key {value} must be written to the file \
-                 (write(2), not only a buffer in the process) before execute returns its reply; \
-                 the file holds {:?}",
-                String::from_utf8_lossy(&file)
-            );
-        }
-        // The policy decides when the disk gets it, not whether the file does.
-        aof.sync().expect("Aof::sync");
-    }
+    within(
+        FILE_WATCHDOG,
+        "Aof::execute to finish under every policy",
+        || {
+            for policy in [Fsync::Always, Fsync::EverySec, Fsync::No] {
+                let (_dir, path) = log_path();
+                let aof = Aof::open(&path, policy).expect("Aof::open");
+                let db = db();
+                for i in 0..3 {
+                    let value = format!("value-{i}");
+                    let reply = aof
+                        .execute(&db, &cmd(&["SET", "key", &value]), T0)
+                        .expect("Aof::execute");
+                    assert_eq!(reply, Frame::Simple("OK".into()), "the reply to SET");
+                    let file = std::fs::read(&path).expect("read the log");
+                    assert!(
+                        contains(&file, &encoded(&["SET", "key", &value])),
+                        "with {policy:?}, the record of SET key {value} must be written to the file \
+                     (write(2), not only a buffer in the process) before execute returns its reply; \
+                     the file holds {:?}",
+                        String::from_utf8_lossy(&file)
+                    );
+                }
+                // The policy decides when the disk gets it, not whether the file does.
+                aof.sync().expect("Aof::sync");
+            }
+        },
+    )
 }
 
 #[test]
 fn relative_expiry_times_are_logged_as_absolute_ones() {
-    assert_eq!(
-        log_form(&cmd(&["set", "k", "v", "NX", "ex", "10", "GET"]), T0),
-        cmd(&[
-            "set",
-            "k",
-            "v",
-            "NX",
-            "PXAT",
-            &(T0 + 10_000).to_string(),
-            "GET"
-        ]),
-        "SET ... EX 10 at T0 is logged as SET ... PXAT T0+10000, other options kept in order"
-    );
-    assert_eq!(
-        log_form(&cmd(&["SET", "k", "v", "PX", "250"]), T0),
-        cmd(&["SET", "k", "v", "PXAT", &(T0 + 250).to_string()]),
-        "SET ... PX 250 at T0 is logged as SET ... PXAT T0+250"
-    );
-    assert_eq!(
-        log_form(&cmd(&["EXPIRE", "k", "5", "GT"]), T0),
-        cmd(&["PEXPIREAT", "k", &(T0 + 5_000).to_string(), "GT"]),
-        "EXPIRE k 5 GT at T0 is logged as PEXPIREAT k T0+5000 GT"
-    );
-    assert_eq!(
-        log_form(&cmd(&["pexpire", "k", "-1"]), T0),
-        cmd(&["PEXPIREAT", "k", &(T0 - 1).to_string()]),
-        "PEXPIRE k -1 (delete the key) is logged as a time in the past"
-    );
-    assert_eq!(
-        log_form(&cmd(&["RPUSH", "l", "EX", "10"]), T0),
-        cmd(&["RPUSH", "l", "EX", "10"]),
-        "only SET, EXPIRE and PEXPIRE are rewritten"
-    );
+    within(FILE_WATCHDOG, "log_form and Aof::execute to finish", || {
+        assert_eq!(
+            log_form(&cmd(&["set", "k", "v", "NX", "ex", "10", "GET"]), T0),
+            cmd(&[
+                "set",
+                "k",
+                "v",
+                "NX",
+                "PXAT",
+                &(T0 + 10_000).to_string(),
+                "GET"
+            ]),
+            "SET ... EX 10 at T0 is logged as SET ... PXAT T0+10000, other options kept in order"
+        );
+        assert_eq!(
+            log_form(&cmd(&["SET", "k", "v", "PX", "250"]), T0),
+            cmd(&["SET", "k", "v", "PXAT", &(T0 + 250).to_string()]),
+            "SET ... PX 250 at T0 is logged as SET ... PXAT T0+250"
+        );
+        assert_eq!(
+            log_form(&cmd(&["EXPIRE", "k", "5", "GT"]), T0),
+            cmd(&["PEXPIREAT", "k", &(T0 + 5_000).to_string(), "GT"]),
+            "EXPIRE k 5 GT at T0 is logged as PEXPIREAT k T0+5000 GT"
+        );
+        assert_eq!(
+            log_form(&cmd(&["pexpire", "k", "-1"]), T0),
+            cmd(&["PEXPIREAT", "k", &(T0 - 1).to_string()]),
+            "PEXPIRE k -1 (delete the key) is logged as a time in the past"
+        );
+        assert_eq!(
+            log_form(&cmd(&["RPUSH", "l", "EX", "10"]), T0),
+            cmd(&["RPUSH", "l", "EX", "10"]),
+            "only SET, EXPIRE and PEXPIRE are rewritten"
+        );
+    })
 }
 
 #[test]
 fn replay_does_not_extend_a_ttl() {
-    let (_dir, path) = log_path();
-    log_commands(
-        &path,
-        Fsync::Always,
-        T0,
-        &[
-            &["SET", "session", "s", "EX", "10"],
-            &["SET", "flash", "f"],
-            &["EXPIRE", "flash", "5"],
-            &["SET", "token", "t", "PX", "3000"],
-        ],
-    );
-    // Restarted 4 seconds later.
-    let (db, _) = replayed(&path, T0 + 4_000);
-    let pttl = |key: &str| match db.execute(&cmd(&["PTTL", key])) {
-        Frame::Integer(ms) => ms,
-        other => panic!("PTTL {key} answered {other:?}"),
-    };
-    let session = pttl("session");
-    assert!(
-        (5_500..=6_000).contains(&session),
-        "SET session EX 10, replayed 4 s later, has about 6000 ms left, not {session}: \
-         a relative time in the log restarts the countdown at every restart"
-    );
-    let flash = pttl("flash");
-    assert!(
-        (500..=1_000).contains(&flash),
-        "EXPIRE flash 5, replayed 4 s later, has about 1000 ms left, not {flash}"
-    );
-    assert_get(
-        &db,
-        "token",
-        None,
-        "(SET token PX 3000, replayed 4 s later: expired)",
-    );
+    within(FILE_WATCHDOG, "Aof::execute and replay to finish", || {
+        let (_dir, path) = log_path();
+        log_commands(
+            &path,
+            Fsync::Always,
+            T0,
+            &[
+                &["SET", "session", "s", "EX", "10"],
+                &["SET", "flash", "f"],
+                &["EXPIRE", "flash", "5"],
+                &["SET", "token", "t", "PX", "3000"],
+            ],
+        );
+        // Restarted 4 seconds later.
+        let (db, _) = replayed(&path, T0 + 4_000);
+        let pttl = |key: &str| match db.execute(&cmd(&["PTTL", key])) {
+            Frame::Integer(ms) => ms,
+            other => panic!("PTTL {key} answered {other:?}"),
+        };
+        let session = pttl("session");
+        assert!(
+            (5_500..=6_000).contains(&session),
+            "SET session EX 10, replayed 4 s later, has about 6000 ms left, not {session}: \
+             a relative time in the log restarts the countdown at every restart"
+        );
+        let flash = pttl("flash");
+        assert!(
+            (500..=1_000).contains(&flash),
+            "EXPIRE flash 5, replayed 4 s later, has about 1000 ms left, not {flash}"
+        );
+        assert_get(
+            &db,
+            "token",
+            None,
+            "(SET token PX 3000, replayed 4 s later: expired)",
+        );
 
-    // Restarted a minute later: everything has expired.
-    let (db, _) = replayed(&path, T0 + 60_000);
-    assert_get(&db, "session", None, "(SET EX 10, replayed 60 s later)");
-    assert_get(&db, "flash", None, "(EXPIRE 5, replayed 60 s later)");
+        // Restarted a minute later: everything has expired.
+        let (db, _) = replayed(&path, T0 + 60_000);
+        assert_get(&db, "session", None, "(SET EX 10, replayed 60 s later)");
+        assert_get(&db, "flash", None, "(EXPIRE 5, replayed 60 s later)");
+    })
 }
 
 #[test]
 fn a_missing_file_is_an_empty_log() {
-    let (_dir, path) = log_path();
-    let (db, result) = replayed(&path, T0);
-    assert_eq!(
-        result,
-        Replayed {
-            applied: 0,
-            torn_tail_bytes: 0
-        },
-        "replay of a file that does not exist yet (the first start)"
-    );
-    assert_eq!(db.dbsize(), 0, "nothing to replay");
+    within(FILE_WATCHDOG, "replay of a missing file to finish", || {
+        let (_dir, path) = log_path();
+        let (db, result) = replayed(&path, T0);
+        assert_eq!(
+            result,
+            Replayed {
+                applied: 0,
+                torn_tail_bytes: 0
+            },
+            "replay of a file that does not exist yet (the first start)"
+        );
+        assert_eq!(db.dbsize(), 0, "nothing to replay");
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -308,89 +328,101 @@ fn a_missing_file_is_an_empty_log() {
 
 #[test]
 fn a_torn_last_record_is_dropped_at_every_cut() {
-    let (dir, path) = log_path();
-    log_commands(
-        &path,
-        Fsync::No,
-        T0,
-        &[&["SET", "a", "1"], &["RPUSH", "list", "x"]],
-    );
-    let complete = std::fs::metadata(&path).expect("the log").len() as usize;
-    log_commands(
-        &path,
-        Fsync::No,
-        T0,
-        &[&["SET", "last", "record-1234567890"]],
-    );
-    let full = std::fs::read(&path).expect("the log");
-    assert!(full.len() > complete, "the third SET made the file longer");
+    within(
+        FILE_WATCHDOG,
+        "replay of every cut of the log to finish",
+        || {
+            let (dir, path) = log_path();
+            log_commands(
+                &path,
+                Fsync::No,
+                T0,
+                &[&["SET", "a", "1"], &["RPUSH", "list", "x"]],
+            );
+            let complete = std::fs::metadata(&path).expect("the log").len() as usize;
+            log_commands(
+                &path,
+                Fsync::No,
+                T0,
+                &[&["SET", "last", "record-1234567890"]],
+            );
+            let full = std::fs::read(&path).expect("the log");
+            assert!(full.len() > complete, "the third SET made the file longer");
 
-    // A crash can stop the last write after any byte of it.
-    for cut in complete..full.len() {
-        let torn = dir.path().join(format!("torn-{cut}.aof"));
-        std::fs::write(&torn, &full[..cut]).expect("write the torn copy");
-        let db = db();
-        let result = replay(&torn, &db, T0).unwrap_or_else(|e| {
-            panic!(
-                "a log cut {} bytes into its last record must be recovered, not refused: {e}",
-                cut - complete
-            )
-        });
-        assert_eq!(
-            result,
-            Replayed {
-                applied: 2,
-                torn_tail_bytes: cut - complete
-            },
-            "log cut {} bytes into its last record ({:?})",
-            cut - complete,
-            String::from_utf8_lossy(&full[complete..cut])
-        );
-        assert_get(
-            &db,
-            "a",
-            Some("1"),
-            "(a complete record before the torn one)",
-        );
-        assert_get(&db, "last", None, "(its record is torn)");
-        let left = std::fs::metadata(&torn).expect("the torn log").len() as usize;
-        assert_eq!(
-            left, complete,
-            "replay must cut the file back to the end of the last complete record \
-             ({complete} bytes), so that the next record does not follow half of one"
-        );
-    }
+            // A crash can stop the last write after any byte of it.
+            for cut in complete..full.len() {
+                let torn = dir.path().join(format!("torn-{cut}.aof"));
+                std::fs::write(&torn, &full[..cut]).expect("write the torn copy");
+                let db = db();
+                let result = replay(&torn, &db, T0).unwrap_or_else(|e| {
+                panic!(
+                    "a log cut {} bytes into its last record must be recovered, not refused: {e}",
+                    cut - complete
+                )
+            });
+                assert_eq!(
+                    result,
+                    Replayed {
+                        applied: 2,
+                        torn_tail_bytes: cut - complete
+                    },
+                    "log cut {} bytes into its last record ({:?})",
+                    cut - complete,
+                    String::from_utf8_lossy(&full[complete..cut])
+                );
+                assert_get(
+                    &db,
+                    "a",
+                    Some("1"),
+                    "(a complete record before the torn one)",
+                );
+                assert_get(&db, "last", None, "(its record is torn)");
+                let left = std::fs::metadata(&torn).expect("the torn log").len() as usize;
+                assert_eq!(
+                    left, complete,
+                    "replay must cut the file back to the end of the last complete record \
+                 ({complete} bytes), so that the next record does not follow half of one"
+                );
+            }
+        },
+    )
 }
 
 #[test]
 fn writes_after_a_recovered_torn_tail_survive_the_next_restart() {
-    let (_dir, path) = log_path();
-    log_commands(
-        &path,
-        Fsync::No,
-        T0,
-        &[&["SET", "a", "1"], &["SET", "b", "2"]],
-    );
-    let full = std::fs::read(&path).expect("the log");
-    std::fs::write(&path, &full[..full.len() - 5]).expect("tear the last record");
+    within(
+        FILE_WATCHDOG,
+        "replay, Aof::execute and replay again to finish",
+        || {
+            let (_dir, path) = log_path();
+            log_commands(
+                &path,
+                Fsync::No,
+                T0,
+                &[&["SET", "a", "1"], &["SET", "b", "2"]],
+            );
+            let full = std::fs::read(&path).expect("the log");
+            std::fs::write(&path, &full[..full.len() - 5]).expect("tear the last record");
 
-    // First restart: recover, then serve one more write.
-    let (db, first) = replayed(&path, T0);
-    assert_eq!(first.applied, 1, "one complete record before the torn one");
-    Aof::open(&path, Fsync::Always)
-        .expect("Aof::open after replay")
-        .execute(&db, &cmd(&["SET", "c", "3"]), T0)
-        .expect("Aof::execute");
+            // First restart: recover, then serve one more write.
+            let (db, first) = replayed(&path, T0);
+            assert_eq!(first.applied, 1, "one complete record before the torn one");
+            Aof::open(&path, Fsync::Always)
+                .expect("Aof::open after replay")
+                .execute(&db, &cmd(&["SET", "c", "3"]), T0)
+                .expect("Aof::execute");
 
-    // Second restart: the new record must be readable.
-    let db = db_from_second_restart(&path);
-    assert_get(&db, "a", Some("1"), "after the second restart");
-    assert_get(
-        &db,
-        "c",
-        Some("3"),
-        "(written after the first restart) after the second restart",
-    );
+            // Second restart: the new record must be readable.
+            let db = db_from_second_restart(&path);
+            assert_get(&db, "a", Some("1"), "after the second restart");
+            assert_get(
+                &db,
+                "c",
+                Some("3"),
+                "(written after the first restart) after the second restart",
+            );
+        },
+    )
 }
 
 #[track_caller]
@@ -407,73 +439,80 @@ fn db_from_second_restart(path: &Path) -> Db {
 
 #[test]
 fn garbage_in_the_middle_is_an_error_not_skipped() {
-    let cases: [(&str, &[u8]); 3] = [
-        ("a line of text", b"hello world\r\n"),
-        ("a bad bulk length", b"*2\r\n$3\r\nGET\r\n$x\r\n"),
-        ("a stray integer", b":42\r\n"),
-    ];
-    for (what, garbage) in cases {
-        let (_dir, path) = log_path();
-        let mut file = encoded(&["SET", "a", "1"]);
-        file.extend_from_slice(garbage);
-        file.extend_from_slice(&encoded(&["SET", "b", "2"]));
-        std::fs::write(&path, &file).expect("write the log");
-        let db = db();
-        match replay(&path, &db, T0) {
-            Err(e) => assert_eq!(
-                e.kind(),
-                std::io::ErrorKind::InvalidData,
-                "a corrupt log ({what} between two records) is InvalidData: {e}"
-            ),
-            Ok(result) => panic!(
-                "a log with {what} between two records must be refused (an error the operator \
-                 sees), not replayed as {result:?}: the records after it would be lost silently"
-            ),
+    within(FILE_WATCHDOG, "replay of a corrupt log to finish", || {
+        let cases: [(&str, &[u8]); 3] = [
+            ("a line of text", b"hello world\r\n"),
+            ("a bad bulk length", b"*2\r\n$3\r\nGET\r\n$x\r\n"),
+            ("a stray integer", b":42\r\n"),
+        ];
+        for (what, garbage) in cases {
+            let (_dir, path) = log_path();
+            let mut file = encoded(&["SET", "a", "1"]);
+            file.extend_from_slice(garbage);
+            file.extend_from_slice(&encoded(&["SET", "b", "2"]));
+            std::fs::write(&path, &file).expect("write the log");
+            let db = db();
+            match replay(&path, &db, T0) {
+                Err(e) => assert_eq!(
+                    e.kind(),
+                    std::io::ErrorKind::InvalidData,
+                    "a corrupt log ({what} between two records) is InvalidData: {e}"
+                ),
+                Ok(result) => panic!(
+                    "a log with {what} between two records must be refused (an error the operator \
+                     sees), not replayed as {result:?}: the records after it would be lost silently"
+                ),
+            }
+            let after = std::fs::read(&path).expect("the log");
+            assert_eq!(
+                after, file,
+                "a corrupt log must be left as it is, for the operator to inspect"
+            );
         }
-        let after = std::fs::read(&path).expect("the log");
-        assert_eq!(
-            after, file,
-            "a corrupt log must be left as it is, for the operator to inspect"
-        );
-    }
+    })
 }
 
 #[test]
 fn concurrent_writers_replay_to_the_state_they_left() {
-    let (_dir, path) = log_path();
-    let aof = Arc::new(Aof::open(&path, Fsync::No).expect("Aof::open"));
-    let live = Arc::new(db());
-    // Both threads start writing at the same moment, so that they overlap.
-    let start = Arc::new(std::sync::Barrier::new(2));
-    let writers: Vec<_> = (0..2)
-        .map(|t| {
-            let (aof, live, start) = (Arc::clone(&aof), Arc::clone(&live), Arc::clone(&start));
-            thread::spawn(move || {
-                start.wait();
-                for i in 0..1000 {
-                    let value = format!("{t}-{i}");
-                    aof.execute(&live, &cmd(&["RPUSH", "list", &value]), T0)
-                        .expect("Aof::execute");
-                    aof.execute(&live, &cmd(&["SET", "last", &value]), T0)
-                        .expect("Aof::execute");
-                }
-            })
-        })
-        .collect();
-    within(WATCHDOG, "two threads do 2000 writes each", move || {
-        for w in writers {
-            w.join().expect("a writer thread panicked");
-        }
-    });
-    let (db, _) = replayed(&path, T0);
-    for request in [&["LRANGE", "list", "0", "-1"][..], &["GET", "last"][..]] {
-        assert_eq!(
-            db.execute(&cmd(request)),
-            live.execute(&cmd(request)),
-            "{request:?} after replay differs from the running store: the log's order must be \
-             the order in which the commands changed the store"
-        );
-    }
+    within(
+        FILE_WATCHDOG,
+        "two threads to do 2000 writes each, and replay to finish",
+        || {
+            let (_dir, path) = log_path();
+            let aof = Arc::new(Aof::open(&path, Fsync::No).expect("Aof::open"));
+            let live = Arc::new(db());
+            // Both threads start writing at the same moment, so that they overlap.
+            let start = Arc::new(std::sync::Barrier::new(2));
+            let writers: Vec<_> = (0..2)
+                .map(|t| {
+                    let (aof, live, start) =
+                        (Arc::clone(&aof), Arc::clone(&live), Arc::clone(&start));
+                    thread::spawn(move || {
+                        start.wait();
+                        for i in 0..1000 {
+                            let value = format!("{t}-{i}");
+                            aof.execute(&live, &cmd(&["RPUSH", "list", &value]), T0)
+                                .expect("Aof::execute");
+                            aof.execute(&live, &cmd(&["SET", "last", &value]), T0)
+                                .expect("Aof::execute");
+                        }
+                    })
+                })
+                .collect();
+            for w in writers {
+                w.join().expect("a writer thread panicked");
+            }
+            let (db, _) = replayed(&path, T0);
+            for request in [&["LRANGE", "list", "0", "-1"][..], &["GET", "last"][..]] {
+                assert_eq!(
+                    db.execute(&cmd(request)),
+                    live.execute(&cmd(request)),
+                    "{request:?} after replay differs from the running store: the log's order must be \
+                 the order in which the commands changed the store"
+                );
+            }
+        },
+    )
 }
 
 // ---------------------------------------------------------------------------
