@@ -6,12 +6,15 @@
 //! redis-cli -c -p 7000 set foo bar
 //! ```
 //!
-//! Options: `--nodes N` (default 3), `--port P` (default 0: the system
-//! chooses a free port for each node; otherwise the nodes listen on P,
-//! P + 1, ...), `--bind ADDR` (default 127.0.0.1). Every node binds first;
-//! then each gets its view of the cluster (your `Cluster::new`) and its own
-//! store, and serves on a shared runtime. It prints one
-//! `node I listening on ADDR` line per node once all accept.
+//! Options: `--nodes N` leaders (default 3), `--replicas R` followers per
+//! leader (0, the default, or 1), `--port P` (default 0: the system
+//! chooses a free port for each node; otherwise the leaders listen on P,
+//! P + 1, ..., then the followers on the next ports, follower i following
+//! leader i), `--bind ADDR` (default 127.0.0.1). Every node binds first;
+//! then each gets its view of one shared slot map (your
+//! `Cluster::with_replicas` and `Cluster::view`) and its own store, and
+//! serves on a shared runtime. It prints one `node I listening on ADDR`
+//! line per node once all accept, followers with `(follows J)`.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -23,6 +26,7 @@ fn main() -> std::io::Result<()> {
     let mut ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let mut port: u16 = 0;
     let mut nodes: u16 = 3;
+    let mut replicas: u16 = 0;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let Some(value) = args.next() else {
@@ -43,6 +47,11 @@ fn main() -> std::io::Result<()> {
                 Ok(_) => return bad(&"at least 1"),
                 Err(e) => return bad(&e),
             },
+            "--replicas" => match value.parse() {
+                Ok(v) if v <= 1 => replicas = v,
+                Ok(_) => return bad(&"0 or 1"),
+                Err(e) => return bad(&e),
+            },
             _ => return usage(&format!("unexpected argument {arg:?}")),
         }
     }
@@ -52,7 +61,7 @@ fn main() -> std::io::Result<()> {
     runtime.block_on(async {
         // Bind every node first: each node's view names all the addresses.
         let mut listeners = Vec::new();
-        for i in 0..nodes {
+        for i in 0..nodes * (1 + replicas) {
             let port = if port == 0 { 0 } else { port + i };
             listeners.push(tokio::net::TcpListener::bind(SocketAddr::new(ip, port)).await?);
         }
@@ -60,15 +69,19 @@ fn main() -> std::io::Result<()> {
             .iter()
             .map(|l| l.local_addr())
             .collect::<std::io::Result<Vec<_>>>()?;
+        let (leaders, followers) = addrs.split_at(usize::from(nodes));
+        let map = Cluster::with_replicas(leaders[0], leaders, followers);
         let mut tasks = Vec::new();
         for listener in listeners {
-            let me = listener.local_addr()?;
-            let cluster = Cluster::new(me, &addrs);
+            let cluster = map.view(listener.local_addr()?);
             let db = Arc::new(Db::new(16, Clock::new()));
             tasks.push(tokio::spawn(serve_node(listener, cluster, db)));
         }
         for (i, addr) in addrs.iter().enumerate() {
-            println!("node {} listening on {addr}", i + 1);
+            match i.checked_sub(leaders.len()) {
+                None => println!("node {} listening on {addr}", i + 1),
+                Some(j) => println!("node {} listening on {addr} (follows {})", i + 1, j + 1),
+            }
         }
         // Runs until a node's listener fails.
         for task in tasks {
@@ -79,6 +92,8 @@ fn main() -> std::io::Result<()> {
 }
 
 fn usage(problem: &str) -> std::io::Result<()> {
-    eprintln!("{problem}\nusage: cluster-25 [--nodes 3] [--port 0] [--bind 127.0.0.1]");
+    eprintln!(
+        "{problem}\nusage: cluster-25 [--nodes 3] [--replicas 0|1] [--port 0] [--bind 127.0.0.1]"
+    );
     std::process::exit(2)
 }

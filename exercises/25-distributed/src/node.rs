@@ -7,20 +7,46 @@
 //! answer from your slot map. The loop is chapter 23's `handle_connection`
 //! with a smaller set of connection commands (PING, ECHO, QUIT, SELECT 0,
 //! COMMAND, CONFIG GET, INFO, and the cluster's ASKING, READONLY and
-//! READWRITE, accepted with `+OK`).
+//! READWRITE).
+//!
+//! Replication, around your [`Backlog`] and [`Acks`]:
+//!
+//! - a leader appends every write it executes to its backlog, under one
+//!   lock with the write itself, so the stream has the store's order;
+//! - a follower connects to its leader and sends `PSYNC <its address>
+//!   <offset>`; the leader answers `+CONTINUE` and streams its backlog from
+//!   that offset; the follower applies each command, counts the bytes, and
+//!   answers `REPLCONF ACK <offset>` after each batch;
+//! - `WAIT numreplicas timeout` on a leader waits, with your [`Acks::wait`],
+//!   for the offset of the connection's last write;
+//! - `CLUSTER FAILOVER` on a follower first asks the leader to pause writes
+//!   (`CLIENT PAUSE`), waits until it has applied the leader's whole stream
+//!   (`INFO replication`), then calls your [`Cluster::fail_over`];
+//!   `CLUSTER FAILOVER FORCE` (or `TAKEOVER`) promotes at once, without the
+//!   leader: what you do when it is dead, and where writes are lost.
+//!
+//! This is Redis's design, simplified: Redis's `PSYNC` names a replication
+//! id, a follower too far behind gets a full copy of the data, and a
+//! failover is agreed on over the cluster bus. Here a follower that cannot
+//! continue from the stream stays out of date and answers reads with
+//! `-MASTERDOWN`.
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use cache::Db;
 use resp::{Frame, Limits, Protocol};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::time::Instant;
 
-use crate::{Cluster, key_slot};
+use crate::{Acks, Backlog, Cluster, key_slot};
 
 /// The node's 40-character id, as CLUSTER NODES and CLUSTER SLOTS show it.
 /// Redis draws it at random when a node first starts; here it is derived
@@ -33,58 +59,167 @@ pub fn node_id(addr: SocketAddr) -> String {
     format!("{a:016x}{b:016x}{:08x}", addr.port())
 }
 
+/// Whether `args` is a command that changes the keyspace: SET, GETDEL,
+/// DEL, INCR, DECR, INCRBY, MSET, APPEND, EXPIRE, PEXPIRE, PERSIST,
+/// FLUSHALL, LPUSH, RPUSH, LPOP and RPOP (names in any case).
+pub fn is_write(args: &[Bytes]) -> bool {
+    const WRITES: [&str; 16] = [
+        "set", "getdel", "del", "incr", "decr", "incrby", "mset", "append", "expire", "pexpire",
+        "persist", "flushall", "lpush", "rpush", "lpop", "rpop",
+    ];
+    args.first().is_some_and(|name| {
+        WRITES
+            .iter()
+            .any(|w| name.eq_ignore_ascii_case(w.as_bytes()))
+    })
+}
+
+/// How many bytes of stream a leader keeps for followers that fall behind
+/// (Redis's default `repl-backlog-size` is 1 MB).
+const BACKLOG_BYTES: usize = 1024 * 1024;
+
+/// How long `CLUSTER FAILOVER` waits for the follower to catch up.
+const CATCH_UP: Duration = Duration::from_secs(5);
+
+/// One node: its view of the cluster, its store, and its replication state.
+struct Node {
+    cluster: Cluster,
+    db: Arc<Db>,
+    /// Held across route, execute and append of every write, and by a
+    /// promotion: the stream has the store's order, and a pause or a
+    /// failover never sees a write half done.
+    stream: Mutex<Stream>,
+    /// The node's replication offset: the end of its backlog as a leader,
+    /// how far it has applied its leader's stream as a follower.
+    offset: watch::Sender<u64>,
+    acks: Acks,
+    /// Where a follower reaches its leader's stream (None: at the leader's
+    /// own address).
+    link: Option<SocketAddr>,
+    link_up: AtomicBool,
+    following: AtomicBool,
+}
+
+struct Stream {
+    backlog: Backlog,
+    /// Writes wait until then (`CLIENT PAUSE ms WRITE`).
+    paused_until: Option<Instant>,
+}
+
+impl Node {
+    fn stream(&self) -> MutexGuard<'_, Stream> {
+        self.stream.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 // ANCHOR: serve_node
 /// Serves clients of one cluster node on `listener` until it fails: each
 /// connection on a task of its own, and the store's active expiry sweep
-/// every 100 ms.
+/// every 100 ms. A follower also replicates its leader's stream.
 pub async fn serve_node(listener: TcpListener, cluster: Cluster, db: Arc<Db>) -> io::Result<()> {
-    let cluster = Arc::new(cluster);
-    let sweeper = Arc::clone(&db);
+    serve_node_via(listener, cluster, db, None).await
+}
+// ANCHOR_END: serve_node
+
+/// Like [`serve_node`], but a follower reaches its leader's replication
+/// stream at `link` when it is given, instead of at the leader's address:
+/// a test puts a relay there that it can hold back, like a slow network.
+pub async fn serve_node_via(
+    listener: TcpListener,
+    cluster: Cluster,
+    db: Arc<Db>,
+    link: Option<SocketAddr>,
+) -> io::Result<()> {
+    let node = Arc::new(Node {
+        cluster,
+        db,
+        stream: Mutex::new(Stream {
+            backlog: Backlog::new(0, BACKLOG_BYTES),
+            paused_until: None,
+        }),
+        offset: watch::Sender::new(0),
+        acks: Acks::new(),
+        link,
+        link_up: AtomicBool::new(false),
+        following: AtomicBool::new(false),
+    });
+    let background = Arc::clone(&node);
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(Duration::from_millis(100));
         loop {
             ticks.tick().await;
-            sweeper.sweep_expired();
+            background.db.sweep_expired();
+            // A follower (at start, or a leader demoted by a failover)
+            // starts following its leader once.
+            if background.cluster.leader_of_me().is_some()
+                && !background.following.swap(true, Ordering::SeqCst)
+            {
+                tokio::spawn(follow(Arc::clone(&background)));
+            }
         }
     });
     loop {
         let (socket, peer) = listener.accept().await?;
         let _ = socket.set_nodelay(true);
-        let (cluster, db) = (Arc::clone(&cluster), Arc::clone(&db));
+        let node = Arc::clone(&node);
         tokio::spawn(async move {
-            if let Err(e) = connection(socket, &cluster, &db).await {
+            if let Err(e) = connection(socket, &node).await {
                 eprintln!("client {peer}: {e}");
             }
         });
     }
 }
-// ANCHOR_END: serve_node
 
 /// The largest request a node accepts, in bytes: 64 MiB is plenty for a
 /// course's cluster and bounds what one client can make a node buffer.
 const MAX_REQUEST: usize = 64 * 1024 * 1024;
 
+/// What a connection knows between requests.
+#[derive(Default)]
+struct Session {
+    /// READONLY was sent: reads may be served by a follower.
+    readonly: bool,
+    /// The offset of this client's last write, for WAIT.
+    last_write: u64,
+}
+
+/// What a request asks the connection loop to do next.
+enum Next {
+    Reply(Frame),
+    Quit,
+    /// `PSYNC`: this connection becomes a replication link to a follower.
+    Feed {
+        follower: SocketAddr,
+        from: u64,
+    },
+}
+
 /// Chapter 23's connection loop: decode every complete request, execute,
 /// encode every reply into one buffer, write once per read.
-async fn connection(mut socket: TcpStream, cluster: &Cluster, db: &Db) -> io::Result<()> {
+async fn connection(mut socket: TcpStream, node: &Arc<Node>) -> io::Result<()> {
     let limits = Limits {
         max_bulk_len: MAX_REQUEST,
         ..Limits::default()
     };
     let mut input = BytesMut::with_capacity(16 * 1024);
     let mut output = BytesMut::with_capacity(16 * 1024);
+    let mut session = Session::default();
     loop {
         let mut close = false;
         loop {
             match resp::decode(&mut input, &limits) {
-                Ok(Some(request)) => {
-                    let (reply, quit) = execute(request, cluster, db);
-                    resp::encode(&reply, Protocol::Resp2, &mut output);
-                    if quit {
+                Ok(Some(request)) => match execute(request, node, &mut session).await {
+                    Next::Reply(reply) => resp::encode(&reply, Protocol::Resp2, &mut output),
+                    Next::Quit => {
+                        resp::encode(&ok(), Protocol::Resp2, &mut output);
                         close = true;
                         break;
                     }
-                }
+                    Next::Feed { follower, from } => {
+                        socket.write_all(&output).await?;
+                        return feed(socket, input, node, follower, from).await;
+                    }
+                },
                 Ok(None) => break,
                 Err(e) => {
                     let reply = Frame::Error(format!("ERR {e}"));
@@ -111,49 +246,166 @@ async fn connection(mut socket: TcpStream, cluster: &Cluster, db: &Db) -> io::Re
 
 // ANCHOR: execute
 /// One request: the node's own commands, then the cluster's routing, then
-/// the store. Returns the reply and whether to close the connection (QUIT).
-fn execute(request: Frame, cluster: &Cluster, db: &Db) -> (Frame, bool) {
-    let Frame::Array(items) = request else {
-        return (error("ERR Protocol error: expected an array"), false);
+/// the store.
+async fn execute(request: Frame, node: &Arc<Node>, session: &mut Session) -> Next {
+    let Some(args) = arguments(request) else {
+        return Next::Reply(error(
+            "ERR Protocol error: expected an array of bulk strings",
+        ));
     };
-    let mut args = Vec::with_capacity(items.len());
-    for item in items {
-        match item {
-            Frame::Bulk(arg) => args.push(arg),
-            _ => return (error("ERR Protocol error: expected a bulk string"), false),
-        }
-    }
     let Some(name) = args.first() else {
-        return (Frame::Array(Vec::new()), false);
+        return Next::Reply(Frame::Array(Vec::new()));
     };
     let reply = match name.to_ascii_lowercase().as_slice() {
-        b"quit" => return (ok(), true),
+        b"quit" => return Next::Quit,
         b"ping" if args.len() == 1 => Frame::Simple("PONG".into()),
         b"echo" if args.len() == 2 => Frame::Bulk(args[1].clone()),
-        b"asking" | b"readonly" | b"readwrite" => ok(),
+        b"asking" => ok(),
+        b"readonly" => {
+            session.readonly = true;
+            ok()
+        }
+        b"readwrite" => {
+            session.readonly = false;
+            ok()
+        }
         b"select" => match args.get(1).map(|a| a.as_ref()) {
             Some(b"0") => ok(),
             _ => error("ERR SELECT is not allowed in cluster mode"),
         },
         b"command" => Frame::Array(Vec::new()),
         b"config" => config_get(&args),
-        b"info" => Frame::Bulk(Bytes::from_static(
-            b"# Server\r\nredis_version:7.0.0\r\nredis_mode:cluster\r\n\r\n\
-              # Cluster\r\ncluster_enabled:1\r\n",
-        )),
-        b"cluster" => cluster_command(&args, cluster),
+        b"info" => info(node),
+        b"cluster" => cluster_command(&args, node).await,
+        b"wait" => wait(&args, node, session).await,
+        b"client" => client_pause(&args, node),
+        b"psync" => match psync_args(&args) {
+            Some((follower, from)) => return Next::Feed { follower, from },
+            None => error("ERR syntax: PSYNC <follower address> <offset>"),
+        },
         // A key's command: here, or a redirection to the key's node.
-        _ => match cluster.route(&args) {
+        _ if is_write(&args) => write(&args, node, session).await,
+        _ => match node.cluster.route(&args, session.readonly) {
             Some(redirect) => redirect,
-            None => db.execute(&args),
+            // A follower whose link is down may hold stale data: it says so
+            // (Redis's replica-serve-stale-data no) rather than answer.
+            None if node.cluster.leader_of_me().is_some()
+                && !node.link_up.load(Ordering::SeqCst) =>
+            {
+                error(
+                    "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+                )
+            }
+            None => node.db.execute(&args),
         },
     };
-    (reply, false)
+    Next::Reply(reply)
 }
 // ANCHOR_END: execute
 
-/// `CLUSTER KEYSLOT | SLOTS | NODES | MYID | INFO`.
-fn cluster_command(args: &[Bytes], cluster: &Cluster) -> Frame {
+// ANCHOR: write
+/// A write: routed, executed and appended to the stream under one lock, so
+/// that the stream has the store's order and a failover never falls
+/// between the write and its append. Waits while the node is paused.
+async fn write(args: &[Bytes], node: &Node, session: &mut Session) -> Frame {
+    loop {
+        {
+            let mut stream = node.stream();
+            match stream.paused_until {
+                Some(until) if Instant::now() < until => {}
+                _ => {
+                    if let Some(redirect) = node.cluster.route(args, session.readonly) {
+                        return redirect;
+                    }
+                    let reply = node.db.execute(args);
+                    if !matches!(reply, Frame::Error(_)) {
+                        // Sent as it came: a relative EXPIRE that reaches a
+                        // follower late expires late there (Redis sends
+                        // absolute times, as chapter 24's log does).
+                        session.last_write = stream.backlog.append(args);
+                        node.offset.send_replace(session.last_write);
+                    }
+                    return reply;
+                }
+            }
+        }
+        // Paused for a failover: wait, then route again (the slots may
+        // have moved, and the answer is then MOVED).
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+// ANCHOR_END: write
+
+/// `WAIT numreplicas timeout`: how many followers have the connection's
+/// last write.
+async fn wait(args: &[Bytes], node: &Node, session: &Session) -> Frame {
+    let (Some(n), Some(ms)) = (
+        args.get(1).and_then(|a| number(a)),
+        args.get(2).and_then(|a| number(a)),
+    ) else {
+        return error("ERR wrong number of arguments for 'wait' command");
+    };
+    if node.cluster.leader_of_me().is_some() {
+        return error(
+            "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.",
+        );
+    }
+    let count = node
+        .acks
+        .wait(session.last_write, n as usize, Duration::from_millis(ms))
+        .await;
+    Frame::Integer(count as i64)
+}
+
+/// `CLIENT PAUSE ms WRITE` and `CLIENT UNPAUSE`, which a follower sends to
+/// its leader during `CLUSTER FAILOVER`.
+fn client_pause(args: &[Bytes], node: &Node) -> Frame {
+    let sub = args.get(1).map(|s| s.to_ascii_lowercase());
+    match (sub.as_deref(), args.len()) {
+        (Some(b"pause"), 3 | 4) => match number(&args[2]) {
+            Some(ms) => {
+                node.stream().paused_until = Some(Instant::now() + Duration::from_millis(ms));
+                ok()
+            }
+            None => error("ERR timeout is not an integer or out of range"),
+        },
+        (Some(b"unpause"), 2) => {
+            node.stream().paused_until = None;
+            ok()
+        }
+        _ => error("ERR CLIENT supports only PAUSE <ms> [WRITE] and UNPAUSE here"),
+    }
+}
+
+/// `INFO`: the server, cluster and replication sections.
+fn info(node: &Node) -> Frame {
+    let offset = *node.offset.borrow();
+    let replication = match node.cluster.leader_of_me() {
+        Some(leader) => format!(
+            "role:slave\r\nmaster_host:{}\r\nmaster_port:{}\r\nmaster_link_status:{}\r\n\
+             slave_repl_offset:{offset}\r\nmaster_repl_offset:{offset}\r\n",
+            leader.ip(),
+            leader.port(),
+            if node.link_up.load(Ordering::SeqCst) {
+                "up"
+            } else {
+                "down"
+            }
+        ),
+        None => format!(
+            "role:master\r\nconnected_slaves:{}\r\nmaster_repl_offset:{offset}\r\n",
+            node.acks.reached(0)
+        ),
+    };
+    Frame::Bulk(Bytes::from(format!(
+        "# Server\r\nredis_version:7.0.0\r\nredis_mode:cluster\r\n\r\n\
+         # Cluster\r\ncluster_enabled:1\r\n\r\n# Replication\r\n{replication}"
+    )))
+}
+
+/// `CLUSTER KEYSLOT | SLOTS | NODES | MYID | INFO | FAILOVER`.
+async fn cluster_command(args: &[Bytes], node: &Arc<Node>) -> Frame {
+    let cluster = &node.cluster;
     let sub = args.get(1).map(|s| s.to_ascii_lowercase());
     match (sub.as_deref(), args.len()) {
         (Some(b"keyslot"), 3) => Frame::Integer(i64::from(key_slot(&args[2]))),
@@ -161,12 +413,22 @@ fn cluster_command(args: &[Bytes], cluster: &Cluster) -> Frame {
         (Some(b"nodes"), 2) => Frame::Bulk(Bytes::from(cluster.nodes_reply())),
         (Some(b"myid"), 2) => Frame::Bulk(Bytes::from(node_id(cluster.me()))),
         (Some(b"info"), 2) => {
-            let nodes = cluster.ranges().len();
+            let ranges = cluster.ranges();
+            let size = ranges.len();
+            let known = size + ranges.iter().filter(|r| r.replica.is_some()).count();
             Frame::Bulk(Bytes::from(format!(
                 "cluster_enabled:1\r\ncluster_state:ok\r\ncluster_slots_assigned:16384\r\n\
                  cluster_slots_ok:16384\r\ncluster_slots_pfail:0\r\ncluster_slots_fail:0\r\n\
-                 cluster_known_nodes:{nodes}\r\ncluster_size:{nodes}\r\n"
+                 cluster_known_nodes:{known}\r\ncluster_size:{size}\r\n"
             )))
+        }
+        (Some(b"failover"), 2 | 3) => {
+            let force = match args.get(2).map(|a| a.to_ascii_lowercase()).as_deref() {
+                None => false,
+                Some(b"force" | b"takeover") => true,
+                Some(_) => return error("ERR syntax error"),
+            };
+            fail_over(node, force).await
         }
         (Some(b"keyslot" | b"slots" | b"nodes" | b"myid" | b"info"), _) | (None, _) => {
             error("ERR wrong number of arguments for 'cluster' command")
@@ -176,6 +438,317 @@ fn cluster_command(args: &[Bytes], cluster: &Cluster) -> Frame {
             String::from_utf8_lossy(&args[1])
         )),
     }
+}
+
+// ANCHOR: fail_over
+/// `CLUSTER FAILOVER [FORCE]`, sent to a follower. Unlike Redis, which
+/// answers `+OK` at once and fails over in the background, this answers
+/// when the failover is done.
+async fn fail_over(node: &Node, force: bool) -> Frame {
+    let Some(leader) = node.cluster.leader_of_me() else {
+        return error("ERR You should send CLUSTER FAILOVER to a replica");
+    };
+    let mut paused = None;
+    if !force {
+        if !node.link_up.load(Ordering::SeqCst) {
+            return error("ERR Master is down or failed, please use CLUSTER FAILOVER FORCE");
+        }
+        // The safe way: the leader stops taking writes and says how far
+        // its stream goes; once this follower has applied all of it, no
+        // acknowledged write can be lost by the switch.
+        match catch_up(node, leader).await {
+            Ok(client) => paused = Some(client),
+            Err(e) => return error(&format!("ERR failover aborted: {e}")),
+        }
+    }
+    let promoted = {
+        let mut stream = node.stream();
+        let promoted = node.cluster.fail_over();
+        if promoted.is_ok() {
+            // The new leader's stream continues from what it applied.
+            let offset = *node.offset.borrow();
+            stream.backlog = Backlog::new(offset, BACKLOG_BYTES);
+        }
+        promoted
+    };
+    if let Some(mut client) = paused {
+        // Writes held on the old leader resume, and are now MOVED here.
+        let _ = client.call(&["CLIENT", "UNPAUSE"]).await;
+    }
+    match promoted {
+        Ok(_) => ok(),
+        Err(e) => error(&format!("ERR {e}")),
+    }
+}
+// ANCHOR_END: fail_over
+
+/// Pauses the leader's writes and waits until this follower has applied
+/// its whole stream. Returns the connection that holds the pause.
+async fn catch_up(node: &Node, leader: SocketAddr) -> io::Result<LinkClient> {
+    let mut client = LinkClient::connect(leader).await?;
+    let pause_ms = (CATCH_UP.as_millis() * 2).to_string();
+    client
+        .call(&["CLIENT", "PAUSE", &pause_ms, "WRITE"])
+        .await?;
+    let info = client.call(&["INFO", "replication"]).await?;
+    let target = match &info {
+        Frame::Bulk(text) => String::from_utf8_lossy(text).lines().find_map(|l| {
+            l.strip_prefix("master_repl_offset:")?
+                .trim()
+                .parse::<u64>()
+                .ok()
+        }),
+        _ => None,
+    }
+    .ok_or_else(|| io::Error::other("the leader's INFO has no master_repl_offset"))?;
+    let mut offset = node.offset.subscribe();
+    // (wait_for's answer borrows the channel: reduce it to a bool at once.)
+    let caught_up = tokio::time::timeout(CATCH_UP, offset.wait_for(|&at| at >= target))
+        .await
+        .is_ok_and(|reached| reached.is_ok());
+    if !caught_up {
+        let _ = client.call(&["CLIENT", "UNPAUSE"]).await;
+        return Err(io::Error::other(format!(
+            "this follower did not reach the leader's offset {target} within {CATCH_UP:?}"
+        )));
+    }
+    Ok(client)
+}
+
+// ANCHOR: feed
+/// The leader's side of a replication link: sends the stream from offset
+/// `from`, then every write as it is appended, and reads the follower's
+/// `REPLCONF ACK <offset>` replies into [`Acks`].
+async fn feed(
+    socket: TcpStream,
+    input: BytesMut,
+    node: &Arc<Node>,
+    follower: SocketAddr,
+    from: u64,
+) -> io::Result<()> {
+    let (reader, mut writer) = socket.into_split();
+    let mut changes = node.offset.subscribe();
+    let mut sent = from;
+    if node.stream().backlog.read_from(from).is_none() {
+        let refusal = "ERR cannot continue from this offset: a full resynchronisation is needed";
+        let mut out = BytesMut::new();
+        resp::encode(&error(refusal), Protocol::Resp2, &mut out);
+        return writer.write_all(&out).await;
+    }
+    writer.write_all(b"+CONTINUE\r\n").await?;
+    let acks = tokio::spawn(read_acks(reader, input, Arc::clone(node), follower));
+    let result = async {
+        loop {
+            if node.cluster.leader_of_me().is_some() {
+                return Ok(()); // demoted: this node no longer leads
+            }
+            let chunk = node.stream().backlog.read_from(sent);
+            let Some(chunk) = chunk else {
+                return Err(io::Error::other("the follower fell behind the backlog"));
+            };
+            if !chunk.is_empty() {
+                writer.write_all(&chunk).await?;
+                sent += chunk.len() as u64;
+                continue;
+            }
+            if changes.changed().await.is_err() || acks.is_finished() {
+                return Ok(());
+            }
+        }
+    }
+    .await;
+    acks.abort();
+    node.acks.forget(follower);
+    result
+}
+// ANCHOR_END: feed
+
+async fn read_acks(
+    mut reader: OwnedReadHalf,
+    mut input: BytesMut,
+    node: Arc<Node>,
+    follower: SocketAddr,
+) {
+    loop {
+        loop {
+            match resp::decode(&mut input, &Limits::default()) {
+                Ok(Some(frame)) => {
+                    if let Some(args) = arguments(frame)
+                        && args.len() == 3
+                        && args[0].eq_ignore_ascii_case(b"replconf")
+                        && args[1].eq_ignore_ascii_case(b"ack")
+                        && let Some(offset) = number(&args[2])
+                    {
+                        node.acks.ack(follower, offset);
+                    }
+                }
+                Ok(None) => break,
+                Err(_) => return,
+            }
+        }
+        if !matches!(reader.read_buf(&mut input).await, Ok(n) if n > 0) {
+            // The link is closed: the follower no longer counts for WAIT.
+            node.acks.forget(follower);
+            return;
+        }
+    }
+}
+
+// ANCHOR: follow
+/// The follower's side: connects to the leader (or to the link address),
+/// asks for the stream from this node's offset, applies each command as
+/// it arrives, and acknowledges the offset after each batch. Reconnects
+/// while the link breaks; stops when this node is promoted, or when the
+/// leader cannot continue from its offset.
+async fn follow(node: Arc<Node>) {
+    loop {
+        let Some(leader) = node.cluster.leader_of_me() else {
+            node.following.store(false, Ordering::SeqCst);
+            return;
+        };
+        let result = replicate(&node, node.link.unwrap_or(leader)).await;
+        node.link_up.store(false, Ordering::SeqCst);
+        match result {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                eprintln!("node {}: stops following {leader}: {e}", node.cluster.me());
+                return;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+async fn replicate(node: &Node, addr: SocketAddr) -> io::Result<()> {
+    let mut socket = TcpStream::connect(addr).await?;
+    let _ = socket.set_nodelay(true);
+    let from = *node.offset.borrow();
+    let me = node.cluster.me().to_string();
+    socket
+        .write_all(&command(&["PSYNC", &me, &from.to_string()]))
+        .await?;
+    let mut input = BytesMut::with_capacity(16 * 1024);
+    let limits = Limits {
+        max_bulk_len: MAX_REQUEST,
+        ..Limits::default()
+    };
+    let answer = loop {
+        if let Some(frame) = resp::decode(&mut input, &limits).map_err(io::Error::other)? {
+            break frame;
+        }
+        if socket.read_buf(&mut input).await? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+    };
+    if answer != Frame::Simple("CONTINUE".into()) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("PSYNC at offset {from} answered {answer:?}"),
+        ));
+    }
+    node.link_up.store(true, Ordering::SeqCst);
+    loop {
+        let mut applied = false;
+        loop {
+            let before = input.len();
+            let Some(frame) = resp::decode(&mut input, &limits).map_err(io::Error::other)? else {
+                break;
+            };
+            let consumed = (before - input.len()) as u64;
+            let Some(args) = arguments(frame) else {
+                return Err(io::Error::other("the stream holds something not a command"));
+            };
+            let _stream = node.stream();
+            if node.cluster.leader_of_me().is_none() {
+                return Ok(()); // promoted: the old leader's stream is over
+            }
+            node.db.execute(&args);
+            node.offset.send_modify(|at| *at += consumed);
+            applied = true;
+        }
+        if applied {
+            let offset = node.offset.borrow().to_string();
+            socket
+                .write_all(&command(&["REPLCONF", "ACK", &offset]))
+                .await?;
+        }
+        if socket.read_buf(&mut input).await? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+    }
+}
+// ANCHOR_END: follow
+
+/// A connection to another node, for the commands of a failover.
+struct LinkClient {
+    socket: TcpStream,
+    input: BytesMut,
+}
+
+impl LinkClient {
+    async fn connect(addr: SocketAddr) -> io::Result<LinkClient> {
+        let socket = tokio::time::timeout(CATCH_UP, TcpStream::connect(addr))
+            .await
+            .map_err(|_| io::Error::other(format!("connecting to {addr} timed out")))??;
+        Ok(LinkClient {
+            socket,
+            input: BytesMut::new(),
+        })
+    }
+
+    async fn call(&mut self, args: &[&str]) -> io::Result<Frame> {
+        self.socket.write_all(&command(args)).await?;
+        loop {
+            match resp::decode(&mut self.input, &Limits::default()) {
+                Ok(Some(Frame::Error(e))) => return Err(io::Error::other(e)),
+                Ok(Some(frame)) => return Ok(frame),
+                Ok(None) => {}
+                Err(e) => return Err(io::Error::other(e)),
+            }
+            let read = tokio::time::timeout(CATCH_UP, self.socket.read_buf(&mut self.input))
+                .await
+                .map_err(|_| io::Error::other("no reply within the failover's time"))??;
+            if read == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+        }
+    }
+}
+
+fn command(args: &[&str]) -> Vec<u8> {
+    let frame = Frame::Array(
+        args.iter()
+            .map(|a| Frame::Bulk(Bytes::copy_from_slice(a.as_bytes())))
+            .collect(),
+    );
+    let mut out = BytesMut::new();
+    resp::encode(&frame, Protocol::Resp2, &mut out);
+    out.to_vec()
+}
+
+fn arguments(request: Frame) -> Option<Vec<Bytes>> {
+    let Frame::Array(items) = request else {
+        return None;
+    };
+    items
+        .into_iter()
+        .map(|item| match item {
+            Frame::Bulk(arg) => Some(arg),
+            _ => None,
+        })
+        .collect()
+}
+
+fn psync_args(args: &[Bytes]) -> Option<(SocketAddr, u64)> {
+    let [_, follower, offset] = args else {
+        return None;
+    };
+    let follower = std::str::from_utf8(follower).ok()?.parse().ok()?;
+    Some((follower, number(offset)?))
+}
+
+fn number(arg: &[u8]) -> Option<u64> {
+    std::str::from_utf8(arg).ok()?.parse().ok()
 }
 
 /// `CONFIG GET`: the two parameters redis-benchmark reads when it starts.

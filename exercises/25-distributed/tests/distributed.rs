@@ -4,9 +4,12 @@
 //! no allocation per lookup). The cluster tests bind three listeners on
 //! `127.0.0.1:0`, give each node its view of the cluster (your
 //! `Cluster::new`) and serve them with the given `serve_node`, then talk
-//! RESP to them over real TCP. Every test runs under testkit's watchdog: a
-//! lookup that loops forever or a node that never answers fails with a
-//! message instead of hanging the run.
+//! RESP to them over real TCP. The last tests add a follower to each
+//! leader (six nodes), replicate writes over real connections, and fail
+//! over; one of them routes a follower's link through a relay that the test
+//! holds back, to lose an acknowledged write on purpose. Every test runs
+//! under testkit's watchdog: a lookup that loops forever or a node that
+//! never answers fails with a message instead of hanging the run.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,8 +18,8 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use cache::{Clock, Db};
 use exercise_25::{
-    Cluster, Ring, SLOTS, SlotRange, command_keys, crc16, hash_tag, hash64, key_slot, node_id,
-    serve_node,
+    Acks, Backlog, Cluster, Ring, SLOTS, SlotRange, command_keys, crc16, hash_tag, hash64,
+    key_slot, node_id, serve_node, serve_node_via,
 };
 use resp::{Frame, Limits, Protocol};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -443,12 +446,14 @@ fn three_nodes_split_the_slots_as_redis_cli_does() {
                 SlotRange {
                     start: 0,
                     end: 8191,
-                    node: nodes[0]
+                    node: nodes[0],
+                    replica: None,
                 },
                 SlotRange {
                     start: 8192,
                     end: 16383,
-                    node: nodes[1]
+                    node: nodes[1],
+                    replica: None,
                 },
             ],
             "two nodes split the slots in halves"
@@ -859,4 +864,628 @@ fn cluster_nodes_lists_every_node_with_myself_flagged() {
             }
         }
     });
+}
+
+// ---------------------------------------------------------------------------
+// Part (c): replication and failover.
+
+/// A write command as the stream carries it: a RESP array of bulk strings.
+fn encoded(args: &[&str]) -> Vec<u8> {
+    let frame = Frame::Array(
+        args.iter()
+            .map(|a| Frame::Bulk(Bytes::copy_from_slice(a.as_bytes())))
+            .collect(),
+    );
+    let mut out = BytesMut::new();
+    resp::encode(&frame, Protocol::Resp2, &mut out);
+    out.to_vec()
+}
+
+#[test]
+fn backlog_offsets_count_the_bytes_of_each_command() {
+    testkit::within(LIMIT, "Backlog::append to finish", || {
+        let mut backlog = Backlog::new(0, 1 << 20);
+        assert_eq!(backlog.offset(), 0, "a new stream is at offset 0");
+        let set = encoded(&["SET", "bar", "1"]);
+        let incr = encoded(&["INCR", "bar"]);
+        let after_set = backlog.append(&request(&["SET", "bar", "1"]));
+        assert_eq!(
+            after_set,
+            set.len() as u64,
+            "after SET bar 1 the offset is the length of its RESP encoding ({} bytes): offsets count bytes, not commands",
+            set.len()
+        );
+        let after_incr = backlog.append(&request(&["INCR", "bar"]));
+        assert_eq!(after_incr, (set.len() + incr.len()) as u64);
+        assert_eq!(
+            backlog.offset(),
+            after_incr,
+            "offset() is the end of the stream"
+        );
+        assert_eq!(
+            backlog.read_from(0).as_deref(),
+            Some([set.clone(), incr.clone()].concat().as_slice()),
+            "read_from(0) is every command, encoded, back to back"
+        );
+        assert_eq!(
+            backlog.read_from(after_set).as_deref(),
+            Some(incr.as_slice()),
+            "read_from the offset after SET is the INCR alone"
+        );
+    });
+}
+
+#[test]
+fn a_backlog_keeps_only_its_capacity_of_newest_bytes() {
+    testkit::within(LIMIT, "Backlog::append to finish", || {
+        let mut backlog = Backlog::new(0, 100);
+        let mut all = Vec::new();
+        for i in 0..20 {
+            let value = format!("value-{i:02}");
+            backlog.append(&request(&["SET", "bar", &value]));
+            all.extend(encoded(&["SET", "bar", &value]));
+        }
+        let end = all.len() as u64;
+        assert_eq!(backlog.offset(), end);
+        assert_eq!(
+            backlog.read_from(0),
+            None,
+            "20 commands of {} bytes do not fit in 100 bytes: the oldest are dropped, and a follower at offset 0 cannot continue",
+            all.len() / 20
+        );
+        assert_eq!(
+            backlog.read_from(end - 100).as_deref(),
+            Some(&all[all.len() - 100..]),
+            "the newest 100 bytes (the capacity) are kept"
+        );
+        assert_eq!(
+            backlog.read_from(end - 101),
+            None,
+            "a byte older than the capacity is gone"
+        );
+    });
+}
+
+#[test]
+fn a_backlog_starts_at_its_offset_and_refuses_offsets_past_its_end() {
+    testkit::within(LIMIT, "Backlog to answer", || {
+        let mut backlog = Backlog::new(5000, 1 << 20);
+        assert_eq!(
+            backlog.offset(),
+            5000,
+            "a promoted follower's stream continues from the offset it had reached"
+        );
+        assert_eq!(
+            backlog.read_from(5000).as_deref(),
+            Some(&b""[..]),
+            "a follower at the end of the stream gets nothing yet, not an error"
+        );
+        assert_eq!(
+            backlog.read_from(4999),
+            None,
+            "before the start: not in this stream"
+        );
+        assert_eq!(
+            backlog.read_from(5001),
+            None,
+            "past the end: a follower ahead of its leader cannot continue"
+        );
+        let end = backlog.append(&request(&["DEL", "bar"]));
+        assert_eq!(end, 5000 + encoded(&["DEL", "bar"]).len() as u64);
+    });
+}
+
+fn follower(n: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8000 + n))
+}
+
+#[test]
+fn acks_count_followers_at_or_past_an_offset_never_the_leader() {
+    testkit::within(LIMIT, "Acks to answer", || {
+        let acks = Acks::new();
+        assert_eq!(
+            acks.reached(0),
+            0,
+            "no follower has acknowledged anything: 0 (the leader itself is not a follower)"
+        );
+        acks.ack(follower(1), 100);
+        acks.ack(follower(2), 50);
+        assert_eq!(acks.reached(50), 2);
+        assert_eq!(acks.reached(100), 1);
+        assert_eq!(acks.reached(101), 0);
+        acks.ack(follower(1), 10);
+        assert_eq!(
+            acks.reached(100),
+            1,
+            "an older, smaller acknowledgement does not move a follower back"
+        );
+        acks.forget(follower(1));
+        assert_eq!(acks.reached(50), 1, "a forgotten follower no longer counts");
+    });
+}
+
+#[test]
+fn wait_returns_as_soon_as_enough_followers_acknowledge() {
+    testkit::block_on_paused(
+        LIMIT,
+        "WAIT to return after the acknowledgement",
+        || async {
+            let acks = Arc::new(Acks::new());
+            let later = Arc::clone(&acks);
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                later.ack(follower(1), 10);
+            });
+            let start = tokio::time::Instant::now();
+            let n = acks.wait(10, 1, Duration::from_secs(60)).await;
+            assert_eq!(n, 1, "the follower acknowledged offset 10 after 50 ms");
+            assert!(
+                start.elapsed() < Duration::from_secs(1),
+                "WAIT returned after {:?}: it must return when the acknowledgement arrives (50 ms), not sleep its whole timeout",
+                start.elapsed()
+            );
+            let start = tokio::time::Instant::now();
+            assert_eq!(acks.wait(10, 1, Duration::from_secs(60)).await, 1);
+            assert_eq!(
+                start.elapsed(),
+                Duration::ZERO,
+                "when enough followers already have the offset, WAIT returns at once"
+            );
+        },
+    );
+}
+
+#[test]
+fn wait_gives_up_at_its_timeout_with_the_count_so_far() {
+    testkit::block_on_paused(LIMIT, "WAIT to time out", || async {
+        let acks = Acks::new();
+        acks.ack(follower(1), 10);
+        let start = tokio::time::Instant::now();
+        let n = acks.wait(10, 2, Duration::from_millis(300)).await;
+        assert_eq!(n, 1, "one of the two followers asked for has the offset");
+        assert!(
+            start.elapsed() >= Duration::from_millis(300),
+            "WAIT 2 300 returned after {:?}: it waits up to its timeout for the second follower",
+            start.elapsed()
+        );
+    });
+}
+
+#[test]
+fn wait_with_a_zero_timeout_waits_for_ever() {
+    testkit::block_on_paused(LIMIT, "WAIT 1 0 to return once acknowledged", || async {
+        let acks = Arc::new(Acks::new());
+        let later = Arc::clone(&acks);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            later.ack(follower(1), 10);
+        });
+        let start = tokio::time::Instant::now();
+        assert_eq!(acks.wait(10, 1, Duration::ZERO).await, 1);
+        assert!(
+            start.elapsed() >= Duration::from_secs(3600),
+            "WAIT with timeout 0 blocks until enough followers acknowledge (here after an hour of paused clock), it returned after {:?}",
+            start.elapsed()
+        );
+    });
+}
+
+#[test]
+fn each_leader_gets_the_follower_at_its_position() {
+    testkit::within(LIMIT, "Cluster::with_replicas to finish", || {
+        let leaders = addrs(3);
+        let followers = [follower(0), follower(1), follower(2)];
+        let cluster = Cluster::with_replicas(leaders[0], &leaders, &followers);
+        let got: Vec<_> = cluster
+            .ranges()
+            .iter()
+            .map(|r| (r.start, r.end, r.node, r.replica))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (0, 5460, leaders[0], Some(followers[0])),
+                (5461, 10922, leaders[1], Some(followers[1])),
+                (10923, 16383, leaders[2], Some(followers[2])),
+            ],
+            "the leaders split the slots as before; follower i replicates leader i"
+        );
+        let two = Cluster::with_replicas(leaders[0], &leaders, &followers[..1]);
+        let replicas: Vec<_> = two.ranges().iter().map(|r| r.replica).collect();
+        assert_eq!(
+            replicas,
+            [Some(followers[0]), None, None],
+            "missing followers are None"
+        );
+        let none: Vec<_> = Cluster::new(leaders[0], &leaders)
+            .ranges()
+            .iter()
+            .map(|r| r.replica)
+            .collect();
+        assert_eq!(
+            none,
+            [None, None, None],
+            "Cluster::new gives no leader a follower"
+        );
+    });
+}
+
+/// Three leaders at 7000-7002 with followers 8000-8002; `me` is any of them.
+fn six(me: SocketAddr) -> Cluster {
+    let leaders = addrs(3);
+    Cluster::with_replicas(me, &leaders, &[follower(0), follower(1), follower(2)])
+}
+
+#[test]
+fn a_follower_redirects_commands_to_its_leader_without_readonly() {
+    testkit::within(LIMIT, "route to answer", || {
+        let leaders = addrs(3);
+        let view = six(follower(0));
+        assert_eq!(
+            view.route(&request(&["GET", "bar"]), false),
+            Some(moved(5061, leaders[0])),
+            "bar (slot 5061) is the first leader's; its follower redirects a client that did not send READONLY"
+        );
+        assert_eq!(
+            view.route(&request(&["SET", "bar", "1"]), false),
+            Some(moved(5061, leaders[0]))
+        );
+    });
+}
+
+#[test]
+fn a_follower_serves_reads_after_readonly_but_never_writes() {
+    testkit::within(LIMIT, "route to answer", || {
+        let leaders = addrs(3);
+        let view = six(follower(0));
+        for read in [
+            &["GET", "bar"][..],
+            &["TTL", "bar"],
+            &["MGET", "bar", "{bar}2"],
+            &["LRANGE", "bar", "0", "-1"],
+        ] {
+            assert_eq!(
+                view.route(&request(read), true),
+                None,
+                "{read:?} after READONLY on bar's follower: it serves the read"
+            );
+        }
+        for write in [
+            &["SET", "bar", "1"][..],
+            &["INCR", "bar"],
+            &["DEL", "bar"],
+            &["LPOP", "bar"],
+        ] {
+            assert_eq!(
+                view.route(&request(write), true),
+                Some(moved(5061, leaders[0])),
+                "{write:?} on a follower, even after READONLY: writes go to the leader"
+            );
+        }
+        assert_eq!(
+            view.route(&request(&["GET", "foo"]), true),
+            Some(moved(12182, leaders[2])),
+            "READONLY serves reads of the follower's own leader's slots only: foo is the third leader's"
+        );
+        assert_eq!(
+            six(leaders[0]).route(&request(&["GET", "bar"]), true),
+            None,
+            "the leader itself serves bar, READONLY or not"
+        );
+    });
+}
+
+#[test]
+fn cluster_slots_lists_each_follower_after_its_leader() {
+    testkit::within(LIMIT, "slots_reply to finish", || {
+        let leaders = addrs(3);
+        let Frame::Array(entries) = six(leaders[1]).slots_reply() else {
+            panic!("CLUSTER SLOTS is an array");
+        };
+        assert_eq!(entries.len(), 3, "one entry per range");
+        for (i, entry) in entries.iter().enumerate() {
+            let node = |a: SocketAddr| {
+                Frame::Array(vec![
+                    Frame::Bulk(Bytes::from(a.ip().to_string())),
+                    Frame::Integer(i64::from(a.port())),
+                    Frame::Bulk(Bytes::from(node_id(a))),
+                ])
+            };
+            let Frame::Array(fields) = entry else {
+                panic!("each CLUSTER SLOTS entry is an array");
+            };
+            assert_eq!(
+                fields[2..],
+                [node(leaders[i]), node(follower(i as u16))],
+                "entry {i}: start, end, the leader, then its follower"
+            );
+        }
+    });
+}
+
+#[test]
+fn cluster_nodes_shows_each_follower_as_a_slave_of_its_leader() {
+    testkit::within(LIMIT, "nodes_reply to finish", || {
+        let leaders = addrs(3);
+        let text = six(follower(1)).nodes_reply();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 6, "three leaders and three followers:\n{text}");
+        for i in 0..3 {
+            let (l, f) = (leaders[i], follower(i as u16));
+            let myself = if i == 1 { "myself," } else { "" };
+            assert_eq!(
+                lines[2 * i + 1],
+                format!(
+                    "{} {}:{}@{} {myself}slave {} 0 0 {} connected",
+                    node_id(f),
+                    f.ip(),
+                    f.port(),
+                    u32::from(f.port()) + 10000,
+                    node_id(l),
+                    i + 1
+                ),
+                "line {} is leader {}'s follower (asked of the second follower):\n{text}",
+                2 * i + 2,
+                i + 1
+            );
+            assert!(
+                lines[2 * i].starts_with(&format!("{} {}:{}@", node_id(l), l.ip(), l.port())),
+                "line {} is leader {}:\n{text}",
+                2 * i + 1,
+                i + 1
+            );
+        }
+    });
+}
+
+#[test]
+fn fail_over_moves_the_slots_to_the_follower_in_every_view() {
+    testkit::within(LIMIT, "fail_over to finish", || {
+        let leaders = addrs(3);
+        let first = six(leaders[0]);
+        let promoted = first.view(follower(0));
+        let third = first.view(leaders[2]);
+        assert_eq!(
+            first.fail_over(),
+            Err("You should send CLUSTER FAILOVER to a replica".to_owned()),
+            "a leader cannot fail over"
+        );
+        assert_eq!(
+            promoted.fail_over(),
+            Ok(leaders[0]),
+            "the follower takes over from its leader"
+        );
+        assert_eq!(
+            third.node_for_slot(5061),
+            follower(0),
+            "every view of the cluster sees the new leader of slot 5061"
+        );
+        assert_eq!(
+            first.route(&request(&["SET", "bar", "1"]), false),
+            Some(moved(5061, follower(0))),
+            "the old leader redirects to the new one"
+        );
+        assert_eq!(
+            promoted.route(&request(&["SET", "bar", "1"]), false),
+            None,
+            "the new leader takes writes"
+        );
+        assert_eq!(
+            first.leader_of_me(),
+            Some(follower(0)),
+            "the old leader is now the follower of the new one"
+        );
+        assert_eq!(promoted.leader_of_me(), None);
+    });
+}
+
+/// A TCP relay in front of `target` that the test can hold back: while held,
+/// nothing goes from `target` to the client (a stalled network path);
+/// the other direction flows.
+struct Relay {
+    addr: SocketAddr,
+    hold: tokio::sync::watch::Sender<bool>,
+}
+
+async fn relay(target: SocketAddr) -> Relay {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binding the relay");
+    let addr = listener.local_addr().unwrap();
+    let hold = tokio::sync::watch::Sender::new(false);
+    let held = hold.subscribe();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(upstream) = TcpStream::connect(target).await else {
+                continue;
+            };
+            let (mut from_client, mut to_client) = client.into_split();
+            let (mut from_upstream, mut to_upstream) = upstream.into_split();
+            tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut from_client, &mut to_upstream).await;
+            });
+            let mut held = held.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0; 64 * 1024];
+                loop {
+                    let n = match from_upstream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => n,
+                    };
+                    if held.wait_for(|held| !held).await.is_err() {
+                        return;
+                    }
+                    if to_client.write_all(&buf[..n]).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    Relay { addr, hold }
+}
+
+/// Three leaders and their three followers on 127.0.0.1:0, one shared slot
+/// map; the first follower reaches its leader through a relay.
+async fn start_replicated_cluster() -> (Vec<SocketAddr>, Vec<SocketAddr>, Relay) {
+    let mut listeners = Vec::new();
+    for _ in 0..6 {
+        listeners.push(
+            TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("binding 127.0.0.1:0"),
+        );
+    }
+    let all: Vec<SocketAddr> = listeners.iter().map(|l| l.local_addr().unwrap()).collect();
+    let (leaders, followers) = all.split_at(3);
+    let map = Cluster::with_replicas(leaders[0], leaders, followers);
+    let relay = relay(leaders[0]).await;
+    for listener in listeners {
+        let me = listener.local_addr().unwrap();
+        let cluster = map.view(me);
+        let db = Arc::new(Db::new(4, Clock::new()));
+        let link = (me == followers[0]).then_some(relay.addr);
+        tokio::spawn(async move {
+            if let Err(e) = serve_node_via(listener, cluster, db, link).await {
+                eprintln!("node {me} failed: {e}");
+            }
+        });
+    }
+    (leaders.to_vec(), followers.to_vec(), relay)
+}
+
+#[test]
+fn a_follower_applies_its_leaders_writes_and_wait_counts_it() {
+    testkit::block_on(LIMIT, "the follower to replicate", || async {
+        let (leaders, followers, _relay) = start_replicated_cluster().await;
+        let mut leader = connect(leaders[0]).await;
+        assert_eq!(leader.call(&["SET", "bar", "1"]).await, ok());
+        assert_eq!(leader.call(&["INCR", "bar"]).await, Frame::Integer(2));
+        assert_eq!(
+            leader.call(&["RPUSH", "{bar}list", "a", "b"]).await,
+            Frame::Integer(2)
+        );
+        assert_eq!(
+            leader.call(&["WAIT", "1", "1500"]).await,
+            Frame::Integer(1),
+            "WAIT 1 5000 after the writes: the follower acknowledges them (check Acks and the follower's offsets)"
+        );
+        let mut replica = connect(followers[0]).await;
+        assert_eq!(
+            replica.call(&["GET", "bar"]).await,
+            moved(5061, leaders[0]),
+            "without READONLY the follower redirects"
+        );
+        assert_eq!(replica.call(&["READONLY"]).await, ok());
+        assert_eq!(
+            replica.call(&["GET", "bar"]).await,
+            bulk("2"),
+            "after READONLY the follower serves bar, with both writes applied in order"
+        );
+        assert_eq!(
+            replica.call(&["LRANGE", "{bar}list", "0", "-1"]).await,
+            Frame::Array(vec![bulk("a"), bulk("b")])
+        );
+        assert_eq!(
+            replica.call(&["SET", "bar", "9"]).await,
+            moved(5061, leaders[0]),
+            "a write sent to the follower goes to the leader, READONLY or not"
+        );
+    });
+}
+
+#[test]
+fn an_acknowledged_write_is_lost_when_a_follower_is_forced_to_take_over() {
+    testkit::block_on(LIMIT, "the forced failover", || async {
+        let (leaders, followers, relay) = start_replicated_cluster().await;
+        let mut leader = connect(leaders[0]).await;
+        assert_eq!(leader.call(&["SET", "bar", "safe"]).await, ok());
+        assert_eq!(
+            leader.call(&["WAIT", "1", "1500"]).await,
+            Frame::Integer(1),
+            "the first write reaches the follower"
+        );
+        // The network between leader and follower stalls...
+        relay.hold.send_replace(true);
+        assert_eq!(
+            leader.call(&["SET", "{bar}order", "paid"]).await,
+            ok(),
+            "the leader acknowledges the second write: it replies first, replicates after"
+        );
+        assert_eq!(
+            leader.call(&["WAIT", "1", "200"]).await,
+            Frame::Integer(0),
+            "WAIT 1 200 tells the client its write is on no follower yet"
+        );
+        // ...and the leader is given up for dead: the follower takes over.
+        let mut promoted = connect(followers[0]).await;
+        assert_eq!(promoted.call(&["CLUSTER", "FAILOVER", "FORCE"]).await, ok());
+        assert_eq!(
+            promoted.call(&["GET", "bar"]).await,
+            bulk("safe"),
+            "the replicated write survives"
+        );
+        assert_eq!(
+            promoted.call(&["GET", "{bar}order"]).await,
+            Frame::Null,
+            "the acknowledged but unreplicated write is lost: the new leader never had it"
+        );
+        assert_eq!(
+            leader.call(&["GET", "{bar}order"]).await,
+            moved(5061, followers[0]),
+            "the old leader redirects to the new one: its copy of the write is unreachable"
+        );
+        relay.hold.send_replace(false);
+    });
+}
+
+#[test]
+fn a_coordinated_failover_loses_no_acknowledged_write() {
+    testkit::block_on(LIMIT, "the coordinated failover", || async {
+        let (leaders, followers, _relay) = start_replicated_cluster().await;
+        let mut leader = connect(leaders[0]).await;
+        assert_eq!(leader.call(&["SET", "bar", "0"]).await, ok());
+        assert_eq!(leader.call(&["WAIT", "1", "1500"]).await, Frame::Integer(1));
+        for i in 1..=200 {
+            assert_eq!(leader.call(&["INCR", "bar"]).await, Frame::Integer(i));
+        }
+        let mut promoted = connect(followers[0]).await;
+        assert_eq!(
+            promoted.call(&["CLUSTER", "FAILOVER"]).await,
+            ok(),
+            "CLUSTER FAILOVER on a follower whose leader is up"
+        );
+        assert_eq!(
+            promoted.call(&["GET", "bar"]).await,
+            bulk("200"),
+            "the new leader has every write the old one acknowledged: it waited until it had applied the whole stream"
+        );
+        assert_eq!(
+            leader.call(&["INCR", "bar"]).await,
+            moved(5061, followers[0]),
+            "the old leader redirects writes to the new one"
+        );
+        assert_eq!(promoted.call(&["INCR", "bar"]).await, Frame::Integer(201));
+        assert_eq!(
+            promoted.call(&["WAIT", "1", "1500"]).await,
+            Frame::Integer(1),
+            "the old leader follows the new one, continuing from the offset where the stream was handed over (Backlog::new's start)"
+        );
+    });
+}
+
+#[test]
+fn a_leader_refuses_to_fail_over() {
+    testkit::block_on(
+        LIMIT,
+        "CLUSTER FAILOVER on a leader to be answered",
+        || async {
+            let (leaders, _followers, _relay) = start_replicated_cluster().await;
+            let mut leader = connect(leaders[1]).await;
+            assert_eq!(
+                leader.call(&["CLUSTER", "FAILOVER"]).await,
+                Frame::Error("ERR You should send CLUSTER FAILOVER to a replica".into())
+            );
+        },
+    );
 }
