@@ -1368,7 +1368,7 @@ fn a_follower_applies_its_leaders_writes_and_wait_counts_it() {
         assert_eq!(
             leader.call(&["WAIT", "1", "1500"]).await,
             Frame::Integer(1),
-            "WAIT 1 5000 after the writes: the follower acknowledges them (check Acks and the follower's offsets)"
+            "WAIT 1 1500 after the writes: the follower acknowledges them (check Acks and the follower's offsets)"
         );
         let mut replica = connect(followers[0]).await;
         assert_eq!(
@@ -1397,6 +1397,7 @@ fn a_follower_applies_its_leaders_writes_and_wait_counts_it() {
 #[test]
 fn an_acknowledged_write_is_lost_when_a_follower_is_forced_to_take_over() {
     testkit::block_on(LIMIT, "the forced failover", || async {
+        // ANCHOR: lost_write
         let (leaders, followers, relay) = start_replicated_cluster().await;
         let mut leader = connect(leaders[0]).await;
         assert_eq!(leader.call(&["SET", "bar", "safe"]).await, ok());
@@ -1435,6 +1436,7 @@ fn an_acknowledged_write_is_lost_when_a_follower_is_forced_to_take_over() {
             moved(5061, followers[0]),
             "the old leader redirects to the new one: its copy of the write is unreachable"
         );
+        // ANCHOR_END: lost_write
         relay.hold.send_replace(false);
     });
 }
