@@ -11,11 +11,12 @@
 //!
 //! Given in `src/server.rs`: the accept loop and connection handler
 //! ([`serve`]), with subscribed mode and RESP3 pushes, the wall clock
-//! ([`unix_ms`]) and [`apply_logged`], which turns a logged absolute expiry
-//! back into a relative one for the store. You write:
+//! ([`unix_ms`]), [`apply_logged`], which turns a logged absolute expiry
+//! back into a relative one for the store, and [`snapshot`], the commands
+//! that rebuild the store as it is. You write:
 //!
 //! - [`Aof`]: open the file, [`Aof::execute`] a command and log it,
-//!   [`Aof::sync`] it to disk;
+//!   [`Aof::sync`] it to disk, and [`Aof::rewrite`] it in the background;
 //! - [`log_form`]: the command as it is logged (expiry as an absolute time);
 //! - [`replay`]: read the log back, recover from a torn last record, refuse
 //!   a corrupt one;
@@ -25,12 +26,12 @@
 mod server;
 
 pub use cache::{Clock, Db, glob_match};
-pub use server::{apply_logged, serve, unix_ms};
+pub use server::{ITEMS_PER_COMMAND, apply_logged, serve, snapshot, unix_ms};
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
-use std::path::Path;
+use std::io::{self, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::{Bytes, BytesMut};
@@ -104,6 +105,45 @@ impl Aof {
     pub fn sync(&self) -> io::Result<()> {
         todo!("sync the file")
     }
+
+    /// Rewrites the log as the fewest commands that rebuild `db` as it is,
+    /// and switches to the new file, without stopping writers for longer
+    /// than it takes to copy the store's contents:
+    ///
+    /// 1. under the lock that [`Aof::execute`] takes, takes the
+    ///    [`snapshot`] at `now_unix_ms` and notes the log's length;
+    /// 2. without that lock, writes the snapshot (RESP arrays, as
+    ///    `execute` writes records) to `<log path>.rewrite`, created or
+    ///    truncated, and syncs it to the disk; then calls `during` (the
+    ///    server passes a closure that does nothing; tests write there);
+    /// 3. under the lock again, appends to the new file the old log's
+    ///    bytes past the noted length (the writes acknowledged since the
+    ///    snapshot, each exactly once), syncs it, renames it over the log,
+    ///    syncs the directory, and from then on appends to the new file and
+    ///    syncs it.
+    ///
+    /// A crash at any moment leaves a log that replays to every
+    /// acknowledged write: the old one until the rename, the new one from
+    /// then on. On an error the old log stays in use.
+    pub fn rewrite(
+        &self,
+        db: &Db,
+        now_unix_ms: u64,
+        during: impl FnOnce(),
+    ) -> io::Result<Rewritten> {
+        // TODO: snapshot under the writers' lock, write the new file
+        // without it, then copy the writes made since, rename, and switch.
+        todo!("rewrite the log")
+    }
+}
+
+/// What [`Aof::rewrite`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rewritten {
+    /// The log's length, in bytes, when the snapshot was taken.
+    pub before: u64,
+    /// The new log's length, in bytes, when it replaced the old one.
+    pub after: u64,
 }
 
 /// The command `args`, executed at `now_unix_ms` (milliseconds since the

@@ -17,6 +17,7 @@ use std::future::{Future, poll_fn};
 use std::io;
 use std::pin::pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -103,6 +104,74 @@ pub fn apply_logged(db: &Db, args: &[Bytes], now_unix_ms: u64) -> Frame {
 }
 // ANCHOR_END: apply_logged
 
+// ANCHOR: snapshot
+/// The fewest commands that rebuild `db` as it is at `now_unix_ms`, in the
+/// log's form: for each live key, in the order `KEYS *` lists them, a
+/// string as `SET key value` (with `PXAT <ms>` if it expires), a list as
+/// `RPUSH key item...` with at most [`ITEMS_PER_COMMAND`] items per command
+/// (then `PEXPIREAT key <ms>` if it expires). Expired keys are left out.
+///
+/// It reads the store with ordinary commands, one key at a time: called
+/// while no write can run (under [`Aof`]'s lock), it sees one instant of
+/// the store.
+pub fn snapshot(db: &Db, now_unix_ms: u64) -> Vec<Vec<Bytes>> {
+    // Every argument is a `Bytes`: a key read from KEYS is passed on with a
+    // reference count, never copied.
+    let name = Bytes::from_static;
+    let Frame::Array(keys) = db.execute(&[name(b"KEYS"), name(b"*")]) else {
+        return Vec::new();
+    };
+    let mut commands = Vec::with_capacity(keys.len());
+    for key in keys {
+        let Frame::Bulk(key) = key else { continue };
+        // PTTL first: a key that expires between two reads is read as gone
+        // by the later one, never half there.
+        let at = match db.execute(&[name(b"PTTL"), key.clone()]) {
+            Frame::Integer(ms) if ms >= 0 => Some(Bytes::from(
+                now_unix_ms.saturating_add(ms as u64).to_string(),
+            )),
+            Frame::Integer(-1) => None,
+            _ => continue, // -2: gone
+        };
+        match db.execute(&[name(b"GET"), key.clone()]) {
+            Frame::Bulk(value) => {
+                let mut set = vec![name(b"SET"), key, value];
+                if let Some(at) = at {
+                    set.extend([name(b"PXAT"), at]);
+                }
+                commands.push(set);
+            }
+            // Not a string: a list (the only other type).
+            Frame::Error(_) => {
+                let range = [name(b"LRANGE"), key.clone(), name(b"0"), name(b"-1")];
+                let Frame::Array(items) = db.execute(&range) else {
+                    continue;
+                };
+                // Like Redis's rewrite, in batches: one huge command would
+                // exceed what a reader accepts in one array.
+                for batch in items.chunks(ITEMS_PER_COMMAND) {
+                    let mut push = vec![name(b"RPUSH"), key.clone()];
+                    push.extend(batch.iter().filter_map(|item| match item {
+                        Frame::Bulk(item) => Some(item.clone()),
+                        _ => None,
+                    }));
+                    commands.push(push);
+                }
+                if let Some(at) = at {
+                    commands.push(vec![name(b"PEXPIREAT"), key, at]);
+                }
+            }
+            _ => {} // gone
+        }
+    }
+    commands
+}
+// ANCHOR_END: snapshot
+
+/// How many list items one `RPUSH` of a [`snapshot`] carries at most
+/// (Redis's `AOF_REWRITE_ITEMS_PER_CMD`).
+pub const ITEMS_PER_COMMAND: usize = 64;
+
 /// Accepts clients on `listener` and serves each on a task of its own, every
 /// command going through `aof`, every pub/sub command through `broker`;
 /// runs the expiry sweep every 100 ms; under [`Fsync::EverySec`] starts a
@@ -110,8 +179,9 @@ pub fn apply_logged(db: &Db, args: &[Bytes], now_unix_ms: u64) -> Frame {
 /// fails.
 ///
 /// Commands: PING, ECHO, QUIT, HELLO [2|3], SUBSCRIBE, UNSUBSCRIBE,
-/// PSUBSCRIBE, PUNSUBSCRIBE and PUBLISH here; everything else goes to
-/// [`Aof::execute`]. A failure to log a write is answered
+/// PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH and BGREWRITEAOF (an [`Aof::rewrite`]
+/// on a thread of its own) here; everything else goes to [`Aof::execute`].
+/// A failure to log a write is answered
 /// `-ERR append-only file: ...` and the connection is closed: that write is
 /// not acknowledged. A subscriber that the broker
 /// disconnects (it fell behind) is closed within [`KICK_CHECK`].
@@ -142,6 +212,7 @@ pub async fn serve(
             }
         });
     }
+    let rewriting = Arc::new(AtomicBool::new(false));
     loop {
         let (socket, peer) = listener.accept().await?;
         let _ = socket.set_nodelay(true);
@@ -149,6 +220,7 @@ pub async fn serve(
             db: Arc::clone(&db),
             aof: Arc::clone(&aof),
             broker: Arc::clone(&broker),
+            rewriting: Arc::clone(&rewriting),
             protocol: Protocol::Resp2,
             subscriber: None,
         };
@@ -169,6 +241,8 @@ struct Client {
     db: Arc<Db>,
     aof: Arc<Aof>,
     broker: Arc<Broker>,
+    /// Whether a BGREWRITEAOF is running (one at a time, server-wide).
+    rewriting: Arc<AtomicBool>,
     protocol: Protocol,
     /// Created at the first SUBSCRIBE, kept until the connection closes.
     subscriber: Option<Subscriber>,
@@ -386,6 +460,7 @@ impl Client {
                 let receivers = self.broker.publish(&args[1], args[2].clone());
                 Frame::Integer(i64::try_from(receivers).unwrap_or(i64::MAX))
             }
+            (b"bgrewriteaof", 1) => self.bgrewriteaof(),
             (b"subscribe" | b"psubscribe" | b"publish", _) => error(&format!(
                 "ERR wrong number of arguments for '{}' command",
                 String::from_utf8_lossy(&name)
@@ -400,6 +475,33 @@ impl Client {
         };
         (vec![reply], false)
     }
+
+    // ANCHOR: bgrewriteaof
+    /// `BGREWRITEAOF`: starts [`Aof::rewrite`] on a thread of its own and
+    /// answers at once; clients go on being served while it runs.
+    fn bgrewriteaof(&self) -> Frame {
+        if self.rewriting.swap(true, Ordering::SeqCst) {
+            return error("ERR Background append only file rewriting already in progress");
+        }
+        let (db, aof, rewriting) = (
+            Arc::clone(&self.db),
+            Arc::clone(&self.aof),
+            Arc::clone(&self.rewriting),
+        );
+        std::thread::spawn(move || {
+            match aof.rewrite(&db, unix_ms(), || {}) {
+                Ok(done) => eprintln!(
+                    "append-only file rewritten: {} bytes before, {} after",
+                    done.before, done.after
+                ),
+                // The old log is intact: nothing is lost, only not compacted.
+                Err(e) => eprintln!("append-only file: rewrite failed: {e}"),
+            }
+            rewriting.store(false, Ordering::SeqCst);
+        });
+        Frame::Simple("Background append only file rewriting started".into())
+    }
+    // ANCHOR_END: bgrewriteaof
 
     /// `SUBSCRIBE channel...` or `PSUBSCRIBE pattern...`: one reply per
     /// channel or pattern, with the number of subscriptions after it.

@@ -516,6 +516,263 @@ fn concurrent_writers_replay_to_the_state_they_left() {
 }
 
 // ---------------------------------------------------------------------------
+// Rewriting the log
+// ---------------------------------------------------------------------------
+
+/// A store whose clock the test can move, and its clock.
+fn db_with_clock() -> (Db, Clock) {
+    let clock = Clock::new();
+    (Db::new(4, clock.clone()), clock)
+}
+
+/// `<log path>.rewrite`, the rewrite's temporary file.
+fn temp_of(path: &Path) -> PathBuf {
+    let mut temp = path.to_path_buf().into_os_string();
+    temp.push(".rewrite");
+    PathBuf::from(temp)
+}
+
+#[test]
+fn a_rewrite_replays_to_the_same_data_in_fewer_bytes() {
+    within(FILE_WATCHDOG, "Aof::rewrite and replay to finish", || {
+        let (_dir, path) = log_path();
+        let aof = Aof::open(&path, Fsync::No).expect("Aof::open");
+        let (live, clock) = db_with_clock();
+        let run = |words: &[&str]| {
+            aof.execute(&live, &cmd(words), T0)
+                .unwrap_or_else(|e| panic!("Aof::execute({words:?}): {e}"));
+        };
+        for _ in 0..500 {
+            run(&["INCR", "counter"]);
+        }
+        run(&["SET", "name", "ann"]);
+        run(&["RPUSH", "list", "a", "b", "c"]);
+        run(&["LPOP", "list"]);
+        run(&["SET", "session", "x", "PX", "60000"]);
+        run(&["SET", "gone", "y", "PX", "1000"]);
+        clock.advance(Duration::from_secs(2)); // `gone` has expired
+        let before = std::fs::metadata(&path).expect("the log").len();
+        let done = aof.rewrite(&live, T0 + 2000, || {}).expect("Aof::rewrite");
+        let after = std::fs::metadata(&path).expect("the rewritten log").len();
+        assert_eq!(
+            done,
+            exercise_24::Rewritten { before, after },
+            "Rewritten gives the log's length before and after"
+        );
+        assert!(
+            after * 10 < before,
+            "500 INCRs and the rest ({before} bytes) should rewrite to a few commands, got {after} bytes"
+        );
+        let (db, _) = replayed(&path, T0 + 2000);
+        assert_get(
+            &db,
+            "counter",
+            Some("500"),
+            "after replaying the rewritten log",
+        );
+        assert_get(
+            &db,
+            "name",
+            Some("ann"),
+            "after replaying the rewritten log",
+        );
+        assert_get(
+            &db,
+            "gone",
+            None,
+            "(it had expired: a rewrite leaves it out)",
+        );
+        assert_eq!(
+            db.execute(&cmd(&["LRANGE", "list", "0", "-1"])),
+            Frame::Array(vec![bulk("b"), bulk("c")]),
+            "the list after replaying the rewritten log"
+        );
+        match db.execute(&cmd(&["PTTL", "session"])) {
+            Frame::Integer(ms) => assert!(
+                (55_000..=58_000).contains(&ms),
+                "session was set with PX 60000 at T0 and the log replayed 2 s later: PTTL about 58000, got {ms}"
+            ),
+            other => panic!("PTTL session: {other:?}"),
+        }
+        let text = std::fs::read(&path).expect("the rewritten log");
+        assert!(
+            !contains(&text, b"INCR"),
+            "the rewritten log holds the counter's value, not its history"
+        );
+    });
+}
+
+#[test]
+fn writes_during_a_rewrite_are_not_blocked_and_kept_exactly_once() {
+    within(FILE_WATCHDOG, "a rewrite with writes during it", || {
+        let (_dir, path) = log_path();
+        let aof = Arc::new(Aof::open(&path, Fsync::No).expect("Aof::open"));
+        let live = Arc::new(db());
+        aof.execute(&live, &cmd(&["SET", "counter", "0"]), T0)
+            .expect("Aof::execute");
+        let mut writer = None;
+        let mut finished_during = false;
+        aof.rewrite(&live, T0, || {
+            // Another thread writes while the new file is being made.
+            let (aof, live) = (Arc::clone(&aof), Arc::clone(&live));
+            let (done_tx, done_rx) = mpsc::channel();
+            writer = Some(thread::spawn(move || {
+                for i in 0..100 {
+                    aof.execute(&live, &cmd(&["INCR", "counter"]), T0)
+                        .expect("Aof::execute");
+                    aof.execute(&live, &cmd(&["RPUSH", "list", &i.to_string()]), T0)
+                        .expect("Aof::execute");
+                }
+                let _ = done_tx.send(());
+            }));
+            finished_during = done_rx.recv_timeout(Duration::from_secs(3)).is_ok();
+        })
+        .expect("Aof::rewrite");
+        if let Some(writer) = writer {
+            writer.join().expect("the writer thread panicked");
+        }
+        assert!(
+            finished_during,
+            "200 writes during the rewrite did not finish within 3 s: writers must not wait for the \
+             rewrite (hold the lock only to take the snapshot and to switch files)"
+        );
+        let (db, _) = replayed(&path, T0);
+        assert_get(
+            &db,
+            "counter",
+            Some("100"),
+            "after replay: the 100 INCRs made during the rewrite must be in the new log, each once",
+        );
+        assert_eq!(
+            db.execute(&cmd(&["LLEN", "list"])),
+            Frame::Integer(100),
+            "the 100 RPUSHes made during the rewrite, after replay"
+        );
+    });
+}
+
+#[test]
+fn writes_after_a_rewrite_go_to_the_new_log() {
+    within(FILE_WATCHDOG, "a rewrite, then writes", || {
+        let (_dir, path) = log_path();
+        let aof = Aof::open(&path, Fsync::Always).expect("Aof::open");
+        let live = db();
+        aof.execute(&live, &cmd(&["SET", "before", "1"]), T0)
+            .expect("Aof::execute");
+        aof.rewrite(&live, T0, || {}).expect("Aof::rewrite");
+        aof.execute(&live, &cmd(&["SET", "after", "2"]), T0)
+            .expect("Aof::execute");
+        aof.sync().expect("Aof::sync after a rewrite");
+        let (db, _) = replayed(&path, T0);
+        assert_get(&db, "before", Some("1"), "after replay");
+        assert_get(
+            &db,
+            "after",
+            Some("2"),
+            "after replay: a write after the rewrite goes to the new log (the file now at the log's path)",
+        );
+        assert!(
+            !temp_of(&path).exists(),
+            "the temporary file was renamed over the log, not left beside it"
+        );
+    });
+}
+
+#[test]
+fn a_failed_rewrite_leaves_the_old_log_in_use() {
+    within(
+        FILE_WATCHDOG,
+        "a rewrite that cannot create its file",
+        || {
+            let (_dir, path) = log_path();
+            let aof = Aof::open(&path, Fsync::No).expect("Aof::open");
+            let live = db();
+            aof.execute(&live, &cmd(&["SET", "a", "1"]), T0)
+                .expect("Aof::execute");
+            // A directory where the temporary file should go: creating it fails.
+            std::fs::create_dir(temp_of(&path)).expect("a directory in the way");
+            assert!(
+                aof.rewrite(&live, T0, || {}).is_err(),
+                "the rewrite cannot create <log>.rewrite: it returns the error"
+            );
+            aof.execute(&live, &cmd(&["SET", "b", "2"]), T0)
+                .expect("Aof::execute after a failed rewrite");
+            let (db, _) = replayed(&path, T0);
+            assert_get(&db, "a", Some("1"), "after a failed rewrite");
+            assert_get(
+                &db,
+                "b",
+                Some("2"),
+                "a write after a failed rewrite goes to the old log",
+            );
+        },
+    );
+}
+
+#[test]
+fn a_rewrite_replaces_what_a_crashed_rewrite_left_behind() {
+    within(
+        FILE_WATCHDOG,
+        "a rewrite over a leftover <log>.rewrite",
+        || {
+            let (_dir, path) = log_path();
+            let aof = Aof::open(&path, Fsync::No).expect("Aof::open");
+            let live = db();
+            aof.execute(&live, &cmd(&["INCR", "n"]), T0)
+                .expect("Aof::execute");
+            // An earlier rewrite died half-way through its file.
+            std::fs::write(
+                temp_of(&path),
+                b"*3\r\n$3\r\nSET\r\n$1\r\nn\r\n$3\r\n100\r\n*2\r\n$4\r\nINCR",
+            )
+            .expect("a leftover temporary file");
+            aof.rewrite(&live, T0, || {}).expect("Aof::rewrite");
+            let (db, _) = replayed(&path, T0);
+            assert_get(
+                &db,
+                "n",
+                Some("1"),
+                "the new log must hold the snapshot only: create <log>.rewrite afresh \
+                 (truncate it), never append to what a crashed rewrite left there",
+            );
+        },
+    );
+}
+
+#[test]
+fn a_crash_in_the_middle_of_a_rewrite_leaves_every_write_in_the_log() {
+    within(FILE_WATCHDOG, "a rewrite that dies half-way", || {
+        let (_dir, path) = log_path();
+        let aof = Aof::open(&path, Fsync::Always).expect("Aof::open");
+        let live = db();
+        for i in 0..50 {
+            aof.execute(&live, &cmd(&["RPUSH", "list", &i.to_string()]), T0)
+                .expect("Aof::execute");
+        }
+        let old_log = std::fs::read(&path).expect("the log");
+        // The process dies after the new file is written, before the switch.
+        let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = aof.rewrite(&live, T0, || panic!("the machine lost power here"));
+        }));
+        assert!(crashed.is_err(), "the rewrite reached `during`");
+        // What a restart finds on the disk: the log (and maybe a leftover
+        // temporary file, which replay ignores).
+        assert!(
+            std::fs::read(&path).ok() == Some(old_log),
+            "until the rename, the log must be the old log, untouched: write the new log to \
+             <log>.rewrite, never over the log itself"
+        );
+        let (db, _) = replayed(&path, T0);
+        assert_eq!(
+            db.execute(&cmd(&["LLEN", "list"])),
+            Frame::Integer(50),
+            "a rewrite that dies before its rename must leave the old log whole: write the new \
+             log to <log>.rewrite, never over the log itself"
+        );
+    });
+}
+
+// ---------------------------------------------------------------------------
 // Pub/sub: the broker
 // ---------------------------------------------------------------------------
 
@@ -1166,6 +1423,57 @@ fn sigterm_syncs_the_log_and_exits_zero() {
             "the 50 keys set before SIGTERM, after a restart"
         );
     });
+}
+
+#[test]
+fn bgrewriteaof_compacts_the_log_of_a_running_server() {
+    within(
+        WATCHDOG,
+        "BGREWRITEAOF on a running server, then a restart",
+        || {
+            let (_dir, path) = log_path();
+            let mut server = Server::start(&path, "always");
+            let mut stream = server.connect();
+            for i in 1..=300 {
+                let reply = ask(&mut stream, &["INCR", "counter"]).expect("INCR");
+                assert_eq!(reply, format!(":{i}"));
+            }
+            let before = std::fs::metadata(&path).expect("the log").len();
+            let reply = ask(&mut stream, &["BGREWRITEAOF"]).expect("BGREWRITEAOF");
+            assert_eq!(reply, "+Background append only file rewriting started");
+            // The rewrite runs beside the server: keep using it, and watch the
+            // log shrink.
+            let start = Instant::now();
+            let mut i = 300;
+            while std::fs::metadata(&path).map_or(before, |m| m.len()) >= before {
+                i += 1;
+                assert_eq!(
+                    ask(&mut stream, &["INCR", "counter"]).expect("INCR during a rewrite"),
+                    format!(":{i}")
+                );
+                assert!(
+                    start.elapsed() < Duration::from_secs(5),
+                    "the log ({before} bytes) did not shrink within 5 s of BGREWRITEAOF; stderr:\n{}",
+                    server.stderr()
+                );
+                thread::sleep(Duration::from_millis(5));
+            }
+            i += 1;
+            assert_eq!(
+                ask(&mut stream, &["INCR", "counter"]).expect("INCR"),
+                format!(":{i}")
+            );
+            server.kill_9();
+            drop(server);
+            let server = Server::start(&path, "always");
+            let mut stream = server.connect();
+            assert_eq!(
+                ask(&mut stream, &["GET", "counter"]).expect("GET after the restart"),
+                i.to_string(),
+                "every INCR acknowledged before, during and after the rewrite, after kill -9 and a restart"
+            );
+        },
+    );
 }
 
 // ---------------------------------------------------------------------------

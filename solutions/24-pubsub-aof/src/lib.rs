@@ -11,11 +11,12 @@
 //!
 //! Given in `src/server.rs`: the accept loop and connection handler
 //! ([`serve`]), with subscribed mode and RESP3 pushes, the wall clock
-//! ([`unix_ms`]) and [`apply_logged`], which turns a logged absolute expiry
-//! back into a relative one for the store. You write:
+//! ([`unix_ms`]), [`apply_logged`], which turns a logged absolute expiry
+//! back into a relative one for the store, and [`snapshot`], the commands
+//! that rebuild the store as it is. You write:
 //!
 //! - [`Aof`]: open the file, [`Aof::execute`] a command and log it,
-//!   [`Aof::sync`] it to disk;
+//!   [`Aof::sync`] it to disk, and [`Aof::rewrite`] it in the background;
 //! - [`log_form`]: the command as it is logged (expiry as an absolute time);
 //! - [`replay`]: read the log back, recover from a torn last record, refuse
 //!   a corrupt one;
@@ -26,12 +27,12 @@
 mod server;
 
 pub use cache::{Clock, Db, glob_match};
-pub use server::{apply_logged, serve, unix_ms};
+pub use server::{ITEMS_PER_COMMAND, apply_logged, serve, snapshot, unix_ms};
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
-use std::path::Path;
+use std::io::{self, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bytes::{Bytes, BytesMut};
@@ -57,9 +58,11 @@ pub struct Aof {
     /// Held while a write command executes and is appended: the log's
     /// order is then the order in which the commands changed the store.
     file: Mutex<File>,
-    /// A second handle on the same open file, for [`Aof::sync`]: `fsync`
-    /// needs no lock, so the once-a-second sync does not stop the writers.
-    syncer: File,
+    /// A second handle on the same open file, for [`Aof::sync`]: the
+    /// once-a-second `fsync` takes this lock, not the writers'. (A rewrite
+    /// replaces both handles.)
+    syncer: Mutex<File>,
+    path: PathBuf,
     policy: Fsync,
 }
 // ANCHOR_END: aof
@@ -82,7 +85,8 @@ impl Aof {
         let syncer = file.try_clone()?;
         Ok(Aof {
             file: Mutex::new(file),
-            syncer,
+            syncer: Mutex::new(syncer),
+            path: path.to_owned(),
             policy,
         })
     }
@@ -112,15 +116,13 @@ impl Aof {
         }
         // The lock covers the command AND its append: two clients writing
         // the same key are logged in the order the store saw them.
-        let mut file = self.file.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut file = lock(&self.file);
         let reply = db.execute(args);
         if matches!(reply, Frame::Error(_)) {
             return Ok(reply);
         }
-        let logged = log_form(args, now_unix_ms);
-        let record = Frame::Array(logged.into_iter().map(Frame::Bulk).collect());
         let mut bytes = BytesMut::new();
-        resp::encode(&record, Protocol::Resp2, &mut bytes);
+        record(&log_form(args, now_unix_ms), &mut bytes);
         // One write(2) per record, no user-space buffer: once it returns,
         // the record is in the kernel and survives a crash of this process.
         file.write_all(&bytes)?;
@@ -135,8 +137,94 @@ impl Aof {
     /// Forces everything written so far to the disk (`fdatasync`): the
     /// once-a-second tick of [`Fsync::EverySec`], and shutdown.
     pub fn sync(&self) -> io::Result<()> {
-        self.syncer.sync_data()
+        lock(&self.syncer).sync_data()
     }
+
+    // ANCHOR: rewrite
+    /// Rewrites the log as the fewest commands that rebuild `db` as it is,
+    /// and switches to the new file, without stopping writers for longer
+    /// than it takes to copy the store's contents:
+    ///
+    /// 1. under the lock that [`Aof::execute`] takes, takes the
+    ///    [`snapshot`] at `now_unix_ms` and notes the log's length;
+    /// 2. without that lock, writes the snapshot (RESP arrays, as
+    ///    `execute` writes records) to `<log path>.rewrite`, created or
+    ///    truncated, and syncs it to the disk; then calls `during` (the
+    ///    server passes a closure that does nothing; tests write there);
+    /// 3. under the lock again, appends to the new file the old log's
+    ///    bytes past the noted length (the writes acknowledged since the
+    ///    snapshot, each exactly once), syncs it, renames it over the log,
+    ///    syncs the directory, and from then on appends to the new file and
+    ///    syncs it.
+    ///
+    /// A crash at any moment leaves a log that replays to every
+    /// acknowledged write: the old one until the rename, the new one from
+    /// then on. On an error the old log stays in use.
+    pub fn rewrite(
+        &self,
+        db: &Db,
+        now_unix_ms: u64,
+        during: impl FnOnce(),
+    ) -> io::Result<Rewritten> {
+        // 1. One instant of the store: no write can run while we hold the
+        // lock, and the log's end is exactly where the snapshot stands.
+        let (commands, before) = {
+            let file = lock(&self.file);
+            (snapshot(db, now_unix_ms), file.metadata()?.len())
+        };
+        // 2. The slow part, with writers running: encode, write, fsync.
+        let mut temp = self.path.clone().into_os_string();
+        temp.push(".rewrite");
+        let temp = PathBuf::from(temp);
+        let mut new = File::create(&temp)?;
+        let mut bytes = BytesMut::new();
+        for command in &commands {
+            record(command, &mut bytes);
+        }
+        new.write_all(&bytes)?;
+        new.sync_data()?;
+        during();
+        // 3. The writes since the snapshot, then the switch.
+        let mut file = lock(&self.file);
+        let mut old = File::open(&self.path)?;
+        old.seek(SeekFrom::Start(before))?;
+        io::copy(&mut old, &mut new)?;
+        new.sync_all()?;
+        std::fs::rename(&temp, &self.path)?;
+        // The rename is a change to the directory: sync it, or a crash can
+        // bring the old name back.
+        let dir = match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        File::open(dir)?.sync_all()?;
+        let after = new.metadata()?.len();
+        // `new` was opened for writing at its end: appends continue there.
+        *lock(&self.syncer) = new.try_clone()?;
+        *file = new;
+        Ok(Rewritten { before, after })
+    }
+    // ANCHOR_END: rewrite
+}
+
+/// What [`Aof::rewrite`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rewritten {
+    /// The log's length, in bytes, when the snapshot was taken.
+    pub before: u64,
+    /// The new log's length, in bytes, when it replaced the old one.
+    pub after: u64,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Appends `command` to `bytes` as the log stores it: a RESP array of bulk
+/// strings.
+fn record(command: &[Bytes], bytes: &mut BytesMut) {
+    let frame = Frame::Array(command.iter().cloned().map(Frame::Bulk).collect());
+    resp::encode(&frame, Protocol::Resp2, bytes);
 }
 
 /// Whether `args` is a command that changes the keyspace.
