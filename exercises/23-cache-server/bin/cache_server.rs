@@ -10,7 +10,9 @@
 //! `--bind ADDR` (default 127.0.0.1: only this machine can connect),
 //! `--requirepass PASSWORD`, `--maxclients N`, `--max-request BYTES`,
 //! `--shards N` (default 16), `--threads N` (tokio worker threads, default:
-//! one per core; 1 runs a single-threaded runtime). It prints `listening on ADDR` once it accepts.
+//! one per core; 1 runs a single-threaded runtime), `--maxmemory BYTES`
+//! (default 0: no limit; over it, keys are evicted, approximately least
+//! recently used first). It prints `listening on ADDR` once it accepts.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -27,6 +29,7 @@ fn main() -> std::io::Result<()> {
     let mut ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let mut port: u16 = 6379;
     let mut shards: usize = 16;
+    let mut maxmemory: usize = 0;
     let mut threads: usize = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut config = Config::default();
     let mut args = std::env::args().skip(1);
@@ -57,6 +60,10 @@ fn main() -> std::io::Result<()> {
                 Ok(v) => shards = v,
                 Err(e) => return bad(&e),
             },
+            "--maxmemory" => match value.parse() {
+                Ok(v) => maxmemory = v,
+                Err(e) => return bad(&e),
+            },
             "--threads" => match value.parse() {
                 Ok(v) if v > 0 => threads = v,
                 Ok(_) => return bad(&"at least 1"),
@@ -82,6 +89,7 @@ fn main() -> std::io::Result<()> {
         let listener = tokio::net::TcpListener::bind(SocketAddr::new(ip, port)).await?;
         println!("listening on {}", listener.local_addr()?);
         let db = Arc::new(Db::new(shards, Clock::new()));
+        db.set_maxmemory(maxmemory);
         serve(listener, db, config).await
     })
 }
@@ -89,7 +97,7 @@ fn main() -> std::io::Result<()> {
 fn usage(problem: &str) -> std::io::Result<()> {
     eprintln!(
         "{problem}\nusage: cache-server-23 [--port 6379] [--bind 127.0.0.1] \
-         [--requirepass PASSWORD] [--maxclients N] [--max-request BYTES] [--shards N] [--threads N]"
+         [--requirepass PASSWORD] [--maxclients N] [--max-request BYTES] [--shards N] [--threads N] [--maxmemory BYTES]"
     );
     std::process::exit(2)
 }

@@ -58,7 +58,8 @@ pub async fn handle_connection(mut socket: TcpStream, mut session: Session) -> i
 /// lock, so that clients on different threads rarely wait for each other.
 pub struct Db {
     // TODO: the shards, each a map from keys to values and expiry times
-    // behind its own lock, and the clock.
+    // behind its own lock, and the clock; the memory limit and the count of
+    // evictions.
     _todo: (),
 }
 
@@ -67,6 +68,36 @@ impl Db {
     /// time from `clock`.
     pub fn new(shards: usize, clock: Clock) -> Db {
         todo!("Db::new")
+    }
+
+    /// Limits the keyspace to about `bytes` of memory, as
+    /// [`Db::used_memory`] counts it; 0, the default, means no limit. Over
+    /// the limit, each write command is followed by evictions, Redis's
+    /// `allkeys-lru` policy done its approximate way: in one shard, take
+    /// [`EVICTION_SAMPLES`] random keys and evict the one used longest ago
+    /// (reading or writing a key uses it); the next eviction takes the next
+    /// shard; until the store fits again.
+    pub fn set_maxmemory(&self, bytes: usize) {
+        // TODO: remember the limit; Db::execute evicts after each write over it.
+        todo!("Db::set_maxmemory")
+    }
+
+    /// The limit given to [`Db::set_maxmemory`] (0: none).
+    pub fn maxmemory(&self) -> usize {
+        todo!("Db::maxmemory")
+    }
+
+    /// An estimate of the keyspace's memory, in bytes: for each key, its
+    /// length, plus its value's (a string's length; for a list, each
+    /// item's length plus [`LIST_ITEM_OVERHEAD`]), plus [`ENTRY_OVERHEAD`].
+    pub fn used_memory(&self) -> usize {
+        // TODO: the sum of the shards' counts, kept up to date as keys change.
+        todo!("Db::used_memory")
+    }
+
+    /// How many keys have been evicted to stay under the limit.
+    pub fn evicted_keys(&self) -> u64 {
+        todo!("Db::evicted_keys")
     }
 
     /// The number of keys stored, counting expired keys that no access and
@@ -118,3 +149,13 @@ impl Db {
         todo!("Db::execute")
     }
 }
+
+/// What [`Db::used_memory`] counts for each key besides its bytes (the
+/// map's slot, the entry, the allocation's header): an estimate.
+pub const ENTRY_OVERHEAD: usize = 64;
+
+/// What [`Db::used_memory`] counts for each list item besides its bytes.
+pub const LIST_ITEM_OVERHEAD: usize = 16;
+
+/// How many random keys an eviction compares (Redis's `maxmemory-samples`).
+pub const EVICTION_SAMPLES: usize = 5;

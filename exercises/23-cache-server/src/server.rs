@@ -394,20 +394,23 @@ impl Session {
         match sub.as_deref() {
             Some(b"get") if args.len() >= 3 => {
                 let config = &self.shared.config;
-                let parameters = [
-                    ("save", String::new()),
-                    ("appendonly", "no".to_owned()),
-                    ("databases", "1".to_owned()),
-                    ("maxclients", config.max_clients.to_string()),
-                    ("proto-max-bulk-len", config.max_request.to_string()),
-                    ("maxmemory", "0".to_owned()),
-                    (
-                        "hz",
+                // Each value computed only when asked for.
+                let parameters: [(&str, &dyn Fn() -> String); 8] = [
+                    ("save", &String::new),
+                    ("appendonly", &|| "no".to_owned()),
+                    ("databases", &|| "1".to_owned()),
+                    ("maxclients", &|| config.max_clients.to_string()),
+                    ("proto-max-bulk-len", &|| config.max_request.to_string()),
+                    ("maxmemory", &|| self.db.maxmemory().to_string()),
+                    // The only policy this store has; Redis's default,
+                    // noeviction, refuses writes over the limit instead.
+                    ("maxmemory-policy", &|| "allkeys-lru".to_owned()),
+                    ("hz", &|| {
                         config
                             .sweep_every
                             .map_or(0, |every| 1000 / every.as_millis().max(1))
-                            .to_string(),
-                    ),
+                            .to_string()
+                    }),
                 ];
                 let mut found = Vec::new();
                 for (name, value) in parameters {
@@ -415,7 +418,7 @@ impl Session {
                         .iter()
                         .any(|p| glob_match(&p.to_ascii_lowercase(), name.as_bytes()))
                     {
-                        found.push((bulk(name), bulk(&value)));
+                        found.push((bulk(name), bulk(&value())));
                     }
                 }
                 Frame::Map(found)
@@ -425,7 +428,8 @@ impl Session {
         }
     }
 
-    /// `INFO [section]`: the server, clients and keyspace sections.
+    /// `INFO [section]`: the server, clients, memory, stats and keyspace
+    /// sections.
     fn info(&self, args: &[Bytes]) -> Frame {
         let section = args.get(1).map(|s| s.to_ascii_lowercase());
         let wants = |name: &[u8]| match section.as_deref() {
@@ -446,6 +450,19 @@ impl Session {
                 "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\n\r\n",
                 self.shared.clients.load(Ordering::Relaxed),
                 self.shared.config.max_clients
+            ));
+        }
+        if wants(b"memory") {
+            text.push_str(&format!(
+                "# Memory\r\nused_memory:{}\r\nmaxmemory:{}\r\nmaxmemory_policy:allkeys-lru\r\n\r\n",
+                self.db.used_memory(),
+                self.db.maxmemory()
+            ));
+        }
+        if wants(b"stats") {
+            text.push_str(&format!(
+                "# Stats\r\nevicted_keys:{}\r\n\r\n",
+                self.db.evicted_keys()
             ));
         }
         if wants(b"keyspace") {

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use exercise_23::{Clock, Config, Db, serve};
+use exercise_23::{Clock, Config, Db, ENTRY_OVERHEAD, LIST_ITEM_OVERHEAD, serve};
 use resp::{Frame, Limits};
-use testkit::{LIMIT, block_on};
+use testkit::{LIMIT, block_on, within};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
@@ -1234,6 +1234,156 @@ fn clients_share_one_keyspace() {
             bulk("1000"),
             "ten clients × 100 INCR: no increment may be lost"
         );
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Memory: maxmemory and approximate LRU eviction
+// ---------------------------------------------------------------------------
+
+fn args(words: &[&str]) -> Vec<Bytes> {
+    words
+        .iter()
+        .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+        .collect()
+}
+
+#[test]
+fn used_memory_counts_keys_values_and_the_overhead() {
+    within(LIMIT, "Db::used_memory to answer", || {
+        let db = Db::new(4, Clock::new());
+        assert_eq!(db.used_memory(), 0, "an empty store uses nothing");
+        db.execute(&args(&["SET", "k", "abc"]));
+        let string = 1 + 3 + ENTRY_OVERHEAD;
+        assert_eq!(
+            db.used_memory(),
+            string,
+            "SET k abc: key 1 + value 3 + ENTRY_OVERHEAD"
+        );
+        db.execute(&args(&["APPEND", "k", "de"]));
+        assert_eq!(
+            db.used_memory(),
+            string + 2,
+            "APPEND grows the value in place: count it again"
+        );
+        db.execute(&args(&["RPUSH", "list", "a", "bb"]));
+        let list = 4 + (1 + LIST_ITEM_OVERHEAD) + (2 + LIST_ITEM_OVERHEAD) + ENTRY_OVERHEAD;
+        assert_eq!(
+            db.used_memory(),
+            string + 2 + list,
+            "a list: each item plus LIST_ITEM_OVERHEAD"
+        );
+        db.execute(&args(&["LPUSH", "list", "ccc"]));
+        assert_eq!(
+            db.used_memory(),
+            string + 2 + list + 3 + LIST_ITEM_OVERHEAD,
+            "LPUSH onto an existing list counts the new item"
+        );
+        db.execute(&args(&["LPOP", "list"]));
+        assert_eq!(
+            db.used_memory(),
+            string + 2 + list,
+            "LPOP gives its item back"
+        );
+        db.execute(&args(&["DEL", "k", "list"]));
+        assert_eq!(db.used_memory(), 0, "DEL gives everything back");
+        db.execute(&args(&["SET", "n", "9"]));
+        db.execute(&args(&["INCR", "n"]));
+        assert_eq!(
+            db.used_memory(),
+            1 + 2 + ENTRY_OVERHEAD,
+            "INCR from 9 to 10 adds a digit"
+        );
+        db.execute(&args(&["FLUSHALL"]));
+        assert_eq!(db.used_memory(), 0, "FLUSHALL gives everything back");
+    });
+}
+
+#[test]
+fn a_store_over_its_limit_evicts_until_it_fits() {
+    within(LIMIT, "writes with a memory limit", || {
+        let db = Db::new(4, Clock::new());
+        let value = "v".repeat(100);
+        let per_key = 8 + 100 + ENTRY_OVERHEAD; // "key:0000" and the value
+        db.set_maxmemory(50 * per_key);
+        assert_eq!(db.maxmemory(), 50 * per_key);
+        for i in 0..1000 {
+            db.execute(&args(&["SET", &format!("key:{i:04}"), &value]));
+            assert!(
+                db.used_memory() <= 50 * per_key,
+                "after SET number {i}, used_memory {} is over the limit {}: evict after each write until it fits",
+                db.used_memory(),
+                50 * per_key
+            );
+        }
+        let keys = db.dbsize();
+        assert!(
+            (45..=50).contains(&keys),
+            "a limit of 50 keys' worth holds about 50 keys, not {keys}: evict only what is needed"
+        );
+        assert_eq!(
+            db.evicted_keys(),
+            1000 - keys as u64,
+            "evicted_keys counts every key evicted"
+        );
+        // A big list over the limit: pushes grow it in place, and count.
+        db.execute(&args(&["FLUSHALL"]));
+        for _ in 0..200 {
+            db.execute(&args(&["RPUSH", "big", &value]));
+        }
+        assert!(
+            db.used_memory() <= 50 * per_key,
+            "RPUSH onto one list must be counted and evicted too: used_memory {}",
+            db.used_memory()
+        );
+    });
+}
+
+#[test]
+fn eviction_spares_the_keys_used_recently() {
+    within(LIMIT, "an LRU eviction", || {
+        let db = Db::new(4, Clock::new());
+        let value = "v".repeat(100);
+        let per_key = 8 + 100 + ENTRY_OVERHEAD;
+        db.set_maxmemory(200 * per_key);
+        for i in 0..200 {
+            db.execute(&args(&["SET", &format!("old:{i:04}"), &value]));
+        }
+        assert_eq!(db.evicted_keys(), 0, "200 keys fit in 200 keys' worth");
+        // The first half is read again: now it is the recently used half.
+        for i in 0..100 {
+            db.execute(&args(&["GET", &format!("old:{i:04}")]));
+        }
+        // 100 new keys push 100 old ones out.
+        for i in 0..100 {
+            db.execute(&args(&["SET", &format!("new:{i:04}"), &value]));
+        }
+        let alive = |range: std::ops::Range<usize>| {
+            range
+                .filter(|i| {
+                    db.execute(&args(&["EXISTS", &format!("old:{i:04}")])) == Frame::Integer(1)
+                })
+                .count()
+        };
+        let (hot, cold) = (alive(0..100), alive(100..200));
+        assert!(
+            hot >= 60 && cold <= 40,
+            "of the 100 keys read just before the eviction {hot} survived, of the 100 not read {cold}: \
+             evict the least recently used of a sample (a GET uses a key too), not a random key"
+        );
+    });
+}
+
+#[test]
+fn without_a_limit_nothing_is_evicted() {
+    within(LIMIT, "writes without a memory limit", || {
+        let db = Db::new(4, Clock::new());
+        assert_eq!(db.maxmemory(), 0, "no limit by default");
+        for i in 0..2000 {
+            db.execute(&args(&["SET", &format!("key:{i}"), "value"]));
+        }
+        assert_eq!(db.dbsize(), 2000);
+        assert_eq!(db.evicted_keys(), 0);
     });
 }
 

@@ -131,4 +131,24 @@ expect "FLUSHALL" "OK" "$("${AUTHED[@]}" flushall)"
 expect "DBSIZE after FLUSHALL" "0" "$("${AUTHED[@]}" dbsize)"
 
 kill -0 "${pids[0]}" 2>/dev/null || fail "the server exited during the checks"
-echo "redis-cli: a scripted session, RESP3, --pipe (10000 SETs) and --scan as expected ($(redis-cli --version))"
+
+# maxmemory: a second server limited to 200,000 bytes takes 10,000 SETs of
+# 100-byte values (about 1.7 MB) and evicts to stay under the limit.
+start_server limited --maxmemory 200000
+LIMITED=(timeout 20 redis-cli -p "$port")
+expect "CONFIG GET maxmemory" "maxmemory 200000" "$("${LIMITED[@]}" config get maxmemory | paste -sd' ')"
+value=$(printf 'v%.0s' $(seq 100))
+for i in $(seq 10000); do
+    printf '*3\r\n$3\r\nSET\r\n$%d\r\nitem:%d\r\n$100\r\n%s\r\n' "$(( ${#i} + 5 ))" "$i" "$value"
+done >"$WORK/big.resp"
+out=$("${LIMITED[@]}" --pipe <"$WORK/big.resp" 2>&1 | tail -n 1)
+expect "redis-cli --pipe with 10000 SETs of 100 bytes" "errors: 0, replies: 10000" "$out"
+used=$("${LIMITED[@]}" info memory | tr -d '\r' | sed -n 's/^used_memory://p')
+[[ -n "$used" && "$used" -le 200000 ]] || fail "INFO memory: used_memory is $used, over maxmemory 200000"
+evicted=$("${LIMITED[@]}" info stats | tr -d '\r' | sed -n 's/^evicted_keys://p')
+keys=$("${LIMITED[@]}" dbsize)
+[[ "$evicted" -gt 0 && $((evicted + keys)) -eq 10000 ]] ||
+    fail "INFO stats: evicted_keys $evicted and DBSIZE $keys should add up to the 10000 keys set"
+expect "the last key set survives" "$value" "$("${LIMITED[@]}" get item:10000)"
+
+echo "redis-cli: a scripted session, RESP3, --pipe (10000 SETs) and --scan as expected; with --maxmemory 200000, 10000 SETs kept $keys keys in $used bytes and evicted $evicted ($(redis-cli --version))"

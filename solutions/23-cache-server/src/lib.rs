@@ -19,6 +19,7 @@ pub use server::{Clock, Config, Session, glob_match, serve};
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -106,6 +107,13 @@ struct Entry {
     /// Where the key sits in its shard's `volatile` list; meaningful only
     /// while `expires_at` is set.
     slot: usize,
+    /// Where the key sits in its shard's `keys` list.
+    index: usize,
+    /// The shard's tick when the key was last used: eviction's "least
+    /// recently used" compares these.
+    touched: u64,
+    /// What [`Db::used_memory`] counts for this entry.
+    size: usize,
 }
 
 enum Value {
@@ -120,6 +128,13 @@ struct Shard {
     /// The keys that have an expiry time, so that the sweep can pick random
     /// ones in O(1) (a HashMap cannot give a random entry).
     volatile: Vec<Bytes>,
+    /// Every key, so that eviction can pick random ones in O(1) too.
+    keys: Vec<Bytes>,
+    /// The sum of the entries' sizes.
+    used: usize,
+    /// Counts uses of keys: a logical clock for the LRU, per shard (keys
+    /// are compared only with keys of the same shard).
+    tick: u64,
     /// The sweep's random number generator (xorshift64; any non-zero seed).
     rng: u64,
 }
@@ -135,7 +150,11 @@ impl Shard {
             self.remove(key);
             return None;
         }
-        self.map.get_mut(key)
+        // Every access uses the key, for the LRU.
+        self.tick += 1;
+        let entry = self.map.get_mut(key)?;
+        entry.touched = self.tick;
+        Some(entry)
     }
     // ANCHOR_END: live
 
@@ -145,6 +164,14 @@ impl Shard {
         if entry.expires_at.is_some() {
             self.forget_volatile(entry.slot);
         }
+        // The same swap_remove as `volatile`'s, for the list of all keys.
+        self.keys.swap_remove(entry.index);
+        if let Some(moved) = self.keys.get(entry.index)
+            && let Some(other) = self.map.get_mut(moved)
+        {
+            other.index = entry.index;
+        }
+        self.used -= entry.size;
         Some(entry)
     }
 
@@ -157,15 +184,53 @@ impl Shard {
         if expires_at.is_some() {
             self.volatile.push(key.clone());
         }
+        let size = entry_size(&key, &value);
+        self.used += size;
+        self.tick += 1;
+        let index = self.keys.len();
+        self.keys.push(key.clone());
         self.map.insert(
             key,
             Entry {
                 value,
                 expires_at,
                 slot,
+                index,
+                touched: self.tick,
+                size,
             },
         );
     }
+
+    /// Counts `key`'s entry again after a command changed its value in
+    /// place (APPEND, INCR, a push or pop on a list).
+    fn resize(&mut self, key: &[u8]) {
+        if let Some(entry) = self.map.get_mut(key) {
+            let size = entry_size(key, &entry.value);
+            self.used = self.used - entry.size + size;
+            entry.size = size;
+        }
+    }
+
+    // ANCHOR: lru_victim
+    /// Redis's approximate LRU: of `samples` random keys, the one used
+    /// longest ago (a sorted list of all keys by last use would cost a
+    /// move on every access).
+    fn lru_victim(&mut self, samples: usize) -> Option<Bytes> {
+        let mut victim: Option<(u64, usize)> = None;
+        for _ in 0..samples {
+            if self.keys.is_empty() {
+                return None;
+            }
+            let i = (self.random() % self.keys.len() as u64) as usize;
+            let touched = self.map.get(&self.keys[i]).map_or(0, |e| e.touched);
+            if victim.is_none_or(|(oldest, _)| touched < oldest) {
+                victim = Some((touched, i));
+            }
+        }
+        victim.map(|(_, i)| self.keys[i].clone())
+    }
+    // ANCHOR_END: lru_victim
 
     /// Sets or clears the expiry of an existing `key`.
     fn set_expiry(&mut self, key: &[u8], expires_at: Option<Instant>) {
@@ -260,6 +325,11 @@ impl Shard {
 pub struct Db {
     shards: Box<[Mutex<Shard>]>,
     clock: Clock,
+    /// The memory limit in bytes; 0: none.
+    maxmemory: AtomicUsize,
+    evicted: AtomicU64,
+    /// The shard the next eviction starts from: they take turns.
+    next_victim: AtomicUsize,
 }
 // ANCHOR_END: db
 
@@ -280,8 +350,67 @@ impl Db {
                 })
             })
             .collect();
-        Db { shards, clock }
+        Db {
+            shards,
+            clock,
+            maxmemory: AtomicUsize::new(0),
+            evicted: AtomicU64::new(0),
+            next_victim: AtomicUsize::new(0),
+        }
     }
+
+    // ANCHOR: maxmemory
+    /// Limits the keyspace to about `bytes` of memory, as
+    /// [`Db::used_memory`] counts it; 0, the default, means no limit. Over
+    /// the limit, each write command is followed by evictions, Redis's
+    /// `allkeys-lru` policy done its approximate way: in one shard, take
+    /// [`EVICTION_SAMPLES`] random keys and evict the one used longest ago
+    /// (reading or writing a key uses it); the next eviction takes the next
+    /// shard; until the store fits again.
+    pub fn set_maxmemory(&self, bytes: usize) {
+        self.maxmemory.store(bytes, Ordering::Relaxed);
+    }
+
+    /// The limit given to [`Db::set_maxmemory`] (0: none).
+    pub fn maxmemory(&self) -> usize {
+        self.maxmemory.load(Ordering::Relaxed)
+    }
+
+    /// An estimate of the keyspace's memory, in bytes: for each key, its
+    /// length, plus its value's (a string's length; for a list, each
+    /// item's length plus [`LIST_ITEM_OVERHEAD`]), plus [`ENTRY_OVERHEAD`].
+    pub fn used_memory(&self) -> usize {
+        (0..self.shards.len()).map(|i| self.lock(i).used).sum()
+    }
+
+    /// How many keys have been evicted to stay under the limit.
+    pub fn evicted_keys(&self) -> u64 {
+        self.evicted.load(Ordering::Relaxed)
+    }
+
+    /// Evicts keys until the store fits under the limit (or is empty).
+    fn evict(&self) {
+        let limit = self.maxmemory();
+        if limit == 0 {
+            return;
+        }
+        while self.used_memory() > limit {
+            let start = self.next_victim.fetch_add(1, Ordering::Relaxed);
+            // The next shard that has a key gives one up.
+            let evicted = (0..self.shards.len()).any(|i| {
+                let mut shard = self.lock((start + i) % self.shards.len());
+                match shard.lru_victim(EVICTION_SAMPLES) {
+                    Some(key) => shard.remove(&key).is_some(),
+                    None => false,
+                }
+            });
+            if !evicted {
+                return; // nothing left to evict
+            }
+            self.evicted.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    // ANCHOR_END: maxmemory
 
     /// The number of keys stored, counting expired keys that no access and
     /// no sweep has removed yet (as Redis's DBSIZE does).
@@ -430,7 +559,26 @@ impl Db {
         if !fits {
             return wrong_arity(lower);
         }
-        handler(self, args)
+        let reply = handler(self, args);
+        // These change a value in place: count its size again.
+        if matches!(
+            lower,
+            b"append"
+                | b"incr"
+                | b"decr"
+                | b"incrby"
+                | b"decrby"
+                | b"lpush"
+                | b"rpush"
+                | b"lpop"
+                | b"rpop"
+        ) {
+            self.shard_for(&args[1]).resize(&args[1]);
+        }
+        if !matches!(reply, Frame::Error(_)) && is_write(lower) {
+            self.evict();
+        }
+        reply
     }
     // ANCHOR_END: execute
 
@@ -782,6 +930,8 @@ impl Db {
         for shard in &mut shards {
             shard.map.clear();
             shard.volatile.clear();
+            shard.keys.clear();
+            shard.used = 0;
         }
         ok()
     }
@@ -1060,6 +1210,40 @@ impl SetOptions {
 /// that whole buffer alive, 16 KiB or more, for each 3-byte value.
 fn owned(bytes: &[u8]) -> Bytes {
     Bytes::copy_from_slice(bytes)
+}
+
+/// What [`Db::used_memory`] counts for each key besides its bytes (the
+/// map's slot, the entry, the allocation's header): an estimate.
+pub const ENTRY_OVERHEAD: usize = 64;
+
+/// What [`Db::used_memory`] counts for each list item besides its bytes.
+pub const LIST_ITEM_OVERHEAD: usize = 16;
+
+/// How many random keys an eviction compares (Redis's `maxmemory-samples`).
+pub const EVICTION_SAMPLES: usize = 5;
+
+fn entry_size(key: &[u8], value: &Value) -> usize {
+    let value = match value {
+        Value::String(s) => s.len(),
+        Value::List(items) => items.iter().map(|i| i.len() + LIST_ITEM_OVERHEAD).sum(),
+    };
+    key.len() + value + ENTRY_OVERHEAD
+}
+
+/// The commands that can add to the keyspace's memory.
+fn is_write(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"set"
+            | b"mset"
+            | b"append"
+            | b"incr"
+            | b"decr"
+            | b"incrby"
+            | b"decrby"
+            | b"lpush"
+            | b"rpush"
+    )
 }
 // ANCHOR_END: owned
 
