@@ -202,8 +202,8 @@ impl Shard {
         );
     }
 
-    /// Counts `key`'s entry again after a command changed its value in
-    /// place (APPEND, INCR, a push or pop on a list).
+    /// Counts `key`'s entry again after a command changed its string in
+    /// place (APPEND, INCR).
     fn resize(&mut self, key: &[u8]) {
         if let Some(entry) = self.map.get_mut(key) {
             let size = entry_size(key, &entry.value);
@@ -560,19 +560,9 @@ impl Db {
             return wrong_arity(lower);
         }
         let reply = handler(self, args);
-        // These change a value in place: count its size again.
-        if matches!(
-            lower,
-            b"append"
-                | b"incr"
-                | b"decr"
-                | b"incrby"
-                | b"decrby"
-                | b"lpush"
-                | b"rpush"
-                | b"lpop"
-                | b"rpop"
-        ) {
+        // These change a string in place: count its size again (the list
+        // commands count their items as they go).
+        if matches!(lower, b"append" | b"incr" | b"decr" | b"incrby" | b"decrby") {
             self.shard_for(&args[1]).resize(&args[1]);
         }
         if !matches!(reply, Frame::Error(_)) && is_write(lower) {
@@ -1029,22 +1019,30 @@ impl Db {
         if shard.live(key, now).is_none() {
             shard.insert(key, Value::List(VecDeque::new()), None);
         }
-        match shard.live(key, now) {
+        let (len, added) = match shard.live(key, now) {
             Some(Entry {
                 value: Value::List(list),
+                size,
                 ..
             }) => {
+                let mut added = 0;
                 for value in &args[2..] {
+                    added += value.len() + LIST_ITEM_OVERHEAD;
                     if front {
                         list.push_front(owned(value));
                     } else {
                         list.push_back(owned(value));
                     }
                 }
-                Frame::Integer(list.len() as i64)
+                // Counted item by item: summing the whole list again on
+                // every push would make N pushes cost N² steps.
+                *size += added;
+                (list.len(), added)
             }
-            _ => wrongtype(),
-        }
+            _ => return wrongtype(),
+        };
+        shard.used += added;
+        Frame::Integer(len as i64)
     }
 
     fn pop(&self, args: &[Bytes], front: bool) -> Reply {
@@ -1061,27 +1059,36 @@ impl Db {
         let now = self.clock.now();
         let key = &args[1];
         let mut shard = self.shard_for(key);
-        let list = match shard.live(key, now) {
+        let (list, size) = match shard.live(key, now) {
             None => return Frame::Null,
             Some(Entry {
                 value: Value::List(list),
+                size,
                 ..
-            }) => list,
+            }) => (list, size),
             Some(_) => return wrongtype(),
         };
+        let mut removed = 0;
         let mut take = || {
-            if front {
+            let item = if front {
                 list.pop_front()
             } else {
                 list.pop_back()
+            };
+            if let Some(item) = &item {
+                removed += item.len() + LIST_ITEM_OVERHEAD;
             }
+            item
         };
         let reply = match count {
             None => take().map_or(Frame::Null, Frame::Bulk),
             Some(n) => Frame::Array(std::iter::from_fn(take).take(n).map(Frame::Bulk).collect()),
         };
+        *size -= removed;
+        let empty = list.is_empty();
+        shard.used -= removed;
         // Redis never keeps an empty list: the key goes with its last item.
-        if list.is_empty() {
+        if empty {
             shard.remove(key);
         }
         reply
