@@ -581,15 +581,8 @@ async fn connect(addr: SocketAddr) -> Client {
 impl Client {
     /// Sends one command as a RESP array of bulk strings; returns its reply.
     async fn call(&mut self, args: &[&str]) -> Frame {
-        let command = Frame::Array(
-            args.iter()
-                .map(|a| Frame::Bulk(Bytes::copy_from_slice(a.as_bytes())))
-                .collect(),
-        );
-        let mut out = BytesMut::new();
-        resp::encode(&command, Protocol::Resp2, &mut out);
         self.stream
-            .write_all(&out)
+            .write_all(&encoded(args))
             .await
             .expect("sending a command");
         loop {
@@ -869,7 +862,8 @@ fn cluster_nodes_lists_every_node_with_myself_flagged() {
 // ---------------------------------------------------------------------------
 // Part (c): replication and failover.
 
-/// A write command as the stream carries it: a RESP array of bulk strings.
+/// A command as clients send it and the stream carries it: a RESP array of
+/// bulk strings.
 fn encoded(args: &[&str]) -> Vec<u8> {
     let frame = Frame::Array(
         args.iter()
